@@ -1,0 +1,60 @@
+/* test_routes.c — handlers behind the test-only routes (see docs/internals.md). */
+#include "guildhall.h"
+#include "api/test/test_routes.h"
+#include "cache.h"
+#include "db.h"
+#include "request.h"
+
+#include <unistd.h>
+
+DB_STMT(user_by_id, 1, true, "SELECT id, coalesce(global_name, '') FROM users WHERE id = $1");
+
+int test_ping(struct request *r)
+{
+    static const char body[] = "{\"ok\":true}";
+    return reply_text(r, 200, "application/json", body, sizeof(body) - 1);
+}
+
+int test_query(struct request *r)
+{
+    const char *params[] = {qstr(r, "id")};
+    PGresult *res = query(r, &user_by_id, params);
+    if (!res)
+        return -1;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return fail(r, 404, "User %s not found", params[0]);
+    }
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(PQgetvalue(res, 0, 0)));
+    json_object_object_add(o, "global_name", json_object_new_string(PQgetvalue(res, 0, 1)));
+    json_object_object_add(o, "served_by", json_object_new_int((int)getpid()));
+    PQclear(res);
+    return reply_json(r, 200, o);
+}
+
+int test_bump(struct request *r)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "bumped", json_object_new_boolean(cache_bump_generation(r->svc->mc, "test")));
+    return reply_json(r, 200, o);
+}
+
+int test_echo(struct request *r)
+{
+    return reply_json(r, 200, json_object_get(r->body));
+}
+
+int test_whoami(struct request *r)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "key_id", json_object_new_string(r->key_id));
+    json_object_object_add(o, "scopes", json_object_new_string(r->key_scopes ? r->key_scopes : ""));
+    return reply_json(r, 200, o);
+}
+
+int test_sleep(struct request *r)
+{
+    usleep((useconds_t)qint(r, "ms") * 1000);
+    return test_ping(r);
+}

@@ -1,0 +1,12 @@
+/* auth.h — resolves a presented API key to its scopes: memcached first (key_cache_seconds),
+ * PostgreSQL on a miss. */
+#ifndef GH_AUTH_H
+#define GH_AUTH_H
+
+struct request;
+
+/* Checks the route's scope. On failure replies 401/403 (503 when the key store is unreachable)
+ * in the family's envelope and returns false. */
+bool auth_check(struct request *r) MUSTCHECK;
+
+#endif

@@ -1,0 +1,220 @@
+/* config.c — every setting is one row: name, type, default, bounds, help.
+ * The same table drives defaults, parsing, environment overrides and docs/configuration.md. */
+#include "guildhall.h"
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <unistd.h>
+
+enum ctype { C_STR, C_INT, C_LONG, C_BOOL };
+
+struct config_key {
+    const char *name;
+    enum ctype type;
+    size_t offset;
+    const char *def;
+    long min, max;
+    const char *help;
+};
+
+#define S(f) C_STR, offsetof(struct config, f)
+#define I(f) C_INT, offsetof(struct config, f)
+#define L(f) C_LONG, offsetof(struct config, f)
+#define B(f) C_BOOL, offsetof(struct config, f)
+
+static const struct config_key keys[] = {
+    {"listen", S(listen), "/run/guildhall/guildhall.sock", 0, 0,
+     "FastCGI socket: a unix socket path, or host:port for loopback TCP. Not changed by SIGHUP."},
+    {"listen_backlog", I(listen_backlog), "1024", 16, 65535, "listen(2) backlog of the FastCGI socket."},
+    {"workers", I(workers), "2", 1, 64, "Worker processes (like php-fpm's pm.max_children)."},
+    {"max_requests", I(max_requests), "100000", 0, 100000000,
+     "A worker is recycled after serving this many requests (0: never)."},
+    {"request_timeout", I(request_timeout), "30", 1, 3600,
+     "Seconds a request may run before the master kills its worker."},
+    {"shutdown_timeout", I(shutdown_timeout), "30", 1, 3600,
+     "Seconds SIGTERM waits for in-flight requests before killing workers."},
+    {"scheduler", B(scheduler), "on", 0, 0, "Fork the scheduler process (outbox delivery, jobs)."},
+    {"database_url", S(database_url), "dbname=guildhall", 0, 0,
+     "libpq connection string (may list several hosts; see target_session_attrs)."},
+    {"db_statement_timeout_ms", I(db_statement_timeout_ms), "10000", 0, 3600000,
+     "statement_timeout set on each worker connection."},
+    {"memcached_servers", S(memcached_servers), "127.0.0.1:11211", 0, 0,
+     "Comma-separated host:port list, addressed with consistent hashing."},
+    {"memcached_timeout_ms", I(memcached_timeout_ms), "50", 1, 10000,
+     "Connect and poll timeout for memcached; a timeout reads as a miss."},
+    {"max_body_bytes", L(max_body_bytes), "1048576", 1024, 1073741824,
+     "Largest request body, as sent and after gzip decompression (413 beyond)."},
+    {"json_max_depth", I(json_max_depth), "32", 1, 1000, "Deepest JSON nesting accepted (400 beyond)."},
+    {"log_file", S(log_file), "", 0, 0, "Log file (empty: stderr)."},
+    {"log_level", S(log_level), "info", 0, 0, "error, warn, info or debug."},
+    {"pid_file", S(pid_file), "", 0, 0, "Where the master writes its pid (empty: nowhere)."},
+    {"sql_dir", S(sql_dir), GH_SQL_DIR, 0, 0, "Folder of numbered migrations for guildhall-admin migrate."},
+    {"test_routes", B(test_routes), "off", 0, 0, "Serve the /_test/* routes (test suites and benchmarks only)."},
+    {"public_base_url", S(public_base_url), "", 0, 0, "Absolute base for URLs in responses (empty: relative)."},
+    {"webhook_error_url", S(webhook_error_url), "", 0, 0, "Discord webhook for critical errors (empty: off)."},
+    {"webhook_audit_url", S(webhook_audit_url), "", 0, 0, "Discord webhook for audit entries (empty: off)."},
+    {"webhook_timeout_ms", I(webhook_timeout_ms), "5000", 100, 120000, "Timeout of one webhook delivery."},
+    {"key_cache_seconds", I(key_cache_seconds), "60", 0, 60,
+     "How long a key lookup is cached in memcached (revocation takes effect within this)."},
+    {"fcgi_close_poll_timeout_ms", I(fcgi_close_poll_timeout_ms), "0", 0, 60000,
+     "libfcgi's LIBFCGI_OS_CLOSE_POLL_TIMEOUT; its default of 2000 halves throughput (bench/)."},
+    {"fcgi_keeper_poll_timeout_ms", I(fcgi_keeper_poll_timeout_ms), "0", 0, 60000,
+     "libfcgi's LIBFCGI_IS_AF_UNIX_KEEPER_POLL_TIMEOUT; see fcgi_close_poll_timeout_ms."},
+    {"ratelimit_ops_minute", S(ratelimit_ops_minute), "30/60", 0, 0,
+     "Ops /api/stats, /api/logs, /api/health per client IP: LIMIT/SECONDS[/BURST]."},
+    {"ratelimit_ops_hour", S(ratelimit_ops_hour), "1000/3600", 0, 0, "The ops hourly bucket, same IP."},
+    {"ratelimit_mikros", S(ratelimit_mikros), "100/60/200", 0, 0, "mikros per API key (GCRA, burst 200)."},
+    {"ratelimit_scheduler", S(ratelimit_scheduler), "120/60", 0, 0, "scheduler per API key."},
+    {"ratelimit_test", S(ratelimit_test), "5/60", 0, 0, "The /_test/limited route per client IP."},
+};
+
+static bool set_key(struct config *cfg, const struct config_key *k, const char *value, char *err,
+                    size_t errlen)
+{
+    char *field = (char *)cfg + k->offset;
+    switch (k->type) {
+    case C_STR: {
+        char **s = (char **)(void *)field;
+        free(*s);
+        *s = xstrdup(value);
+        return true;
+    }
+    case C_BOOL: {
+        bool *b = (bool *)(void *)field;
+        if (!strcmp(value, "on") || !strcmp(value, "true") || !strcmp(value, "1") || !strcmp(value, "yes"))
+            *b = true;
+        else if (!strcmp(value, "off") || !strcmp(value, "false") || !strcmp(value, "0") || !strcmp(value, "no"))
+            *b = false;
+        else {
+            snprintf(err, errlen, "%s: expected on or off, got '%s'", k->name, value);
+            return false;
+        }
+        return true;
+    }
+    case C_INT:
+    case C_LONG: {
+        char *end;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (errno || end == value || *end || v < k->min || v > k->max) {
+            snprintf(err, errlen, "%s: expected an integer %ld..%ld, got '%s'", k->name, k->min, k->max, value);
+            return false;
+        }
+        if (k->type == C_INT)
+            *(int *)(void *)field = (int)v;
+        else
+            *(long *)(void *)field = v;
+        return true;
+    }
+    }
+    return false;
+}
+
+bool config_set(struct config *cfg, const char *key, const char *value, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < ARRAY_LEN(keys); i++)
+        if (!strcmp(keys[i].name, key))
+            return set_key(cfg, &keys[i], value, err, errlen);
+    snprintf(err, errlen, "unknown setting '%s'", key);
+    return false;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+static bool load_file(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return false;
+    }
+    char line[4096];
+    int lineno = 0;
+    bool ok = true;
+    while (ok && fgets(line, sizeof(line), f)) {
+        lineno++;
+        char *s = trim(line);
+        if (!*s || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s:%d: expected key = value", path, lineno);
+            ok = false;
+            break;
+        }
+        *eq = '\0';
+        char msg[256];
+        if (!config_set(cfg, trim(s), trim(eq + 1), msg, sizeof(msg))) {
+            snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
+            ok = false;
+        }
+    }
+    fclose(f);
+    return ok;
+}
+
+bool config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < ARRAY_LEN(keys); i++)
+        if (!set_key(cfg, &keys[i], keys[i].def, err, errlen))
+            return false;
+    if (path && !load_file(cfg, path, err, errlen))
+        return false;
+    for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+        char env[96] = "GUILDHALL_";
+        size_t n = strlen(env);
+        for (const char *p = keys[i].name; *p && n < sizeof(env) - 1; p++)
+            env[n++] = (char)toupper((unsigned char)*p);
+        env[n] = '\0';
+        const char *v = getenv(env);
+        char msg[256];
+        if (v && !set_key(cfg, &keys[i], v, msg, sizeof(msg))) {
+            snprintf(err, errlen, "%s: %s", env, msg);
+            return false;
+        }
+    }
+    return true;
+}
+
+void config_free(struct config *cfg)
+{
+    for (size_t i = 0; i < ARRAY_LEN(keys); i++)
+        if (keys[i].type == C_STR) {
+            char **s = (char **)(void *)((char *)cfg + keys[i].offset);
+            free(*s);
+            *s = NULL;
+        }
+}
+
+void config_print_docs(FILE *out)
+{
+    fprintf(out, "# guildhall configuration\n\n"
+                 "Generated by `guildhalld --print-config-docs` from the table in `src/config.c`.\n"
+                 "Settings come from the file (`key = value`, `#` comments), then the environment:\n"
+                 "`GUILDHALL_<KEY>` in upper case overrides the file (e.g. `GUILDHALL_WORKERS=4`).\n\n"
+                 "| key | default | meaning |\n|---|---|---|\n");
+    for (size_t i = 0; i < ARRAY_LEN(keys); i++)
+        fprintf(out, "| `%s` | `%s` | %s |\n", keys[i].name, keys[i].def, keys[i].help);
+}
+
+const char *config_default_path(void)
+{
+    const char *env = getenv("GUILDHALL_CONFIG");
+    if (env && *env)
+        return env;
+    if (access(".dev/guildhall.conf", R_OK) == 0)
+        return ".dev/guildhall.conf";
+    if (access(GH_SYSCONF_DIR "/guildhall/guildhall.conf", R_OK) == 0)
+        return GH_SYSCONF_DIR "/guildhall/guildhall.conf";
+    return NULL;
+}

@@ -1,0 +1,48 @@
+/* config.h — one struct of settings, filled from a declarative table (config.c). */
+#ifndef GH_CONFIG_H
+#define GH_CONFIG_H
+
+struct config {
+    char *listen;
+    int listen_backlog;
+    int workers;
+    int max_requests;
+    int request_timeout;          /* seconds */
+    int shutdown_timeout;         /* seconds */
+    bool scheduler;
+    char *database_url;
+    int db_statement_timeout_ms;
+    char *memcached_servers;
+    int memcached_timeout_ms;
+    long max_body_bytes;
+    int json_max_depth;
+    char *log_file;
+    char *log_level;
+    char *pid_file;
+    char *sql_dir;
+    bool test_routes;
+    char *public_base_url;
+    char *webhook_error_url;
+    char *webhook_audit_url;
+    int webhook_timeout_ms;
+    int key_cache_seconds;
+    int fcgi_close_poll_timeout_ms;
+    int fcgi_keeper_poll_timeout_ms;
+    char *ratelimit_ops_minute;   /* "LIMIT/PERIOD_SECONDS[/BURST]" */
+    char *ratelimit_ops_hour;
+    char *ratelimit_mikros;
+    char *ratelimit_scheduler;
+    char *ratelimit_test;
+};
+
+/* Fills cfg with defaults, then the file (if path is non-NULL), then GUILDHALL_* environment.
+ * Returns false with a message in err on a bad file or value. */
+bool config_load(struct config *cfg, const char *path, char *err, size_t errlen) MUSTCHECK;
+bool config_set(struct config *cfg, const char *key, const char *value, char *err, size_t errlen) MUSTCHECK;
+void config_free(struct config *cfg);
+/* Writes docs/configuration.md-style Markdown of every key, its default and meaning. */
+void config_print_docs(FILE *out);
+/* The configuration file the tools use when none is given (see docs/internals.md). */
+const char *config_default_path(void);
+
+#endif

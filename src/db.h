@@ -1,0 +1,29 @@
+/* db.h — one PostgreSQL connection per process: parameterised statements, prepared once per
+ * connection, reconnected after a failure without taking the process down. */
+#ifndef GH_DB_H
+#define GH_DB_H
+
+#include <libpq-fe.h>
+
+struct db_stmt {
+    const char *sql;
+    int nparams;
+    bool read_only;      /* safe to retry once on a fresh connection */
+    int id;              /* assigned on first use */
+};
+#define DB_STMT(var, n, ro, text) static struct db_stmt var = {text, n, ro, 0}
+
+enum db_status { DB_OK, DB_FAILED, DB_DOWN };
+
+struct db *db_open(const char *conninfo, int statement_timeout_ms);
+void db_close(struct db *db);
+/* Connects now if not connected (at most once per retry interval). */
+bool db_ensure(struct db *db);
+bool db_connected(struct db *db);
+/* NULL params entries are SQL NULLs. The caller PQclear()s the result on DB_OK. */
+PGresult *db_exec(struct db *db, struct db_stmt *stmt, const char *const *params, enum db_status *st);
+/* Plain command without parameters (BEGIN, COMMIT, LISTEN …). */
+enum db_status db_command(struct db *db, const char *sql);
+PGconn *db_conn(struct db *db);
+
+#endif

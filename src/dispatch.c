@@ -1,0 +1,268 @@
+/* dispatch.c — the one path every request takes. */
+#include "guildhall.h"
+#include "dispatch.h"
+#include "auth.h"
+#include "body.h"
+#include "cache.h"
+#include "config.h"
+#include "db.h"
+#include "envelope.h"
+#include "log.h"
+#include "metrics.h"
+#include "ratelimit.h"
+#include "request.h"
+#include "routes.h"
+
+#include <sodium.h>
+#include <unistd.h>
+
+DB_STMT(insert_error_outbox, 3, false,
+        "INSERT INTO outbox (kind, payload) VALUES ('error_webhook', jsonb_build_object('embeds', "
+        "jsonb_build_array(jsonb_build_object('title', 'Critical Error', 'description', $1::text, "
+        "'color', 16711680, 'fields', jsonb_build_array("
+        "jsonb_build_object('name', 'Error Type', 'value', 'InternalError', 'inline', true), "
+        "jsonb_build_object('name', 'Route', 'value', $2::text, 'inline', true), "
+        "jsonb_build_object('name', 'Request Id', 'value', $3::text, 'inline', false)), "
+        "'timestamp', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')))))");
+
+static const char *client_id(const struct request *r, const struct rate_rule *rule)
+{
+    if (rule->by == RL_BY_KEY && r->key_id[0])
+        return r->key_id;
+    return r->remote_addr ? r->remote_addr : "-";
+}
+
+static void rate_headers(struct request *r, const struct rate_rule *rule, const struct gcra_result *g)
+{
+    add_header(r, "X-RateLimit-Limit: %ld", rule->limit);
+    add_header(r, "X-RateLimit-Remaining: %ld", g->remaining);
+    add_header(r, "X-RateLimit-Reset: %llu", (unsigned long long)g->reset_s);
+}
+
+/* Every rule must pass; headers describe the rule closest to refusing. */
+static bool apply_rate_limits(struct request *r)
+{
+    const struct rate_rule *shown = NULL;
+    struct gcra_result shown_res = {0};
+    uint64_t now = now_us();
+    for (int i = 0; i < 2 && r->route->rate[i]; i++) {
+        const struct rate_rule *rule = r->route->rate[i];
+        struct gcra_result g;
+        enum rl_outcome o = ratelimit_check(r->svc->mc, rule, client_id(r, rule), now, &g);
+        if (o == RL_BYPASS) {
+            metrics_count(r->svc, M_RL_FAILOPEN);
+            log_debug("rate limit %s skipped: memcached unavailable", rule->name);
+            continue;
+        }
+        if (o == RL_REJECT) {
+            metrics_count(r->svc, M_RL_REJECTED);
+            fail(r, 429, "Rate limit exceeded: retry in %ld seconds", g.retry_after_s);
+            rate_headers(r, rule, &g);
+            add_header(r, "Retry-After: %ld", g.retry_after_s);
+            return false;
+        }
+        if (!shown || g.remaining < shown_res.remaining) {
+            shown = rule;
+            shown_res = g;
+        }
+    }
+    if (shown)
+        rate_headers(r, shown, &shown_res);
+    return true;
+}
+
+static bool read_and_decode_body(struct request *r)
+{
+    long max = r->route->max_body ? r->route->max_body : r->svc->cfg->max_body_bytes;
+    if (r->content_length > max) {
+        fail(r, 413, "Request body exceeds %ld bytes", max);
+        return false;
+    }
+    struct buf raw = {0};
+    char chunk[16384];
+    long got;
+    while ((long)raw.len < r->content_length &&
+           (got = r->read_body(r, chunk, sizeof(chunk))) > 0) {
+        if ((long)raw.len + got > max) {
+            buf_free(&raw);
+            fail(r, 413, "Request body exceeds %ld bytes", max);
+            return false;
+        }
+        buf_append(&raw, chunk, (size_t)got);
+    }
+    char err[256];
+    int status = body_decode(raw.data ? raw.data : "", raw.len, r->content_type, r->content_encoding, max,
+                             r->svc->cfg->json_max_depth, &r->body, err, sizeof(err));
+    buf_free(&raw);
+    if (status) {
+        fail(r, status, "%s", err);
+        return false;
+    }
+    if (!r->body && (r->route->flags & ROUTE_JSON_BODY)) {
+        fail(r, 400, "Request body is required");
+        return false;
+    }
+    return true;
+}
+
+/* "rc:<generation>:<hash of method, path and normalised query>". */
+static bool response_cache_key(struct request *r, char *key, size_t keylen)
+{
+    uint64_t gen = 0;
+    if (r->route->cache->generation && !cache_generation(r->svc->mc, r->route->cache->generation, &gen))
+        return false;
+    struct buf id = {0};
+    buf_printf(&id, "%s %s?", r->route->method, r->path);
+    query_canonical(r->route->query, r->q, &id);
+    unsigned char h[16];
+    char hex[33];
+    crypto_generichash(h, sizeof(h), (const unsigned char *)id.data, id.len, NULL, 0);
+    sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+    buf_free(&id);
+    snprintf(key, keylen, "rc:%llu:%s", (unsigned long long)gen, hex);
+    return true;
+}
+
+/* Stored as "<status>\n<content type>\n<body>". */
+static bool serve_from_cache(struct request *r, const char *key)
+{
+    struct buf v = {0};
+    enum mc_status st = mc_get(r->svc->mc, key, &v);
+    if (st != MC_OK) {
+        metrics_count(r->svc, st == MC_MISS ? M_CACHE_MISS : M_CACHE_ERROR);
+        buf_free(&v);
+        return false;
+    }
+    char *nl1 = memchr(v.data, '\n', v.len);
+    char *nl2 = nl1 ? memchr(nl1 + 1, '\n', v.len - (size_t)(nl1 + 1 - v.data)) : NULL;
+    if (!nl2) {
+        buf_free(&v);
+        return false;
+    }
+    metrics_count(r->svc, M_CACHE_HIT);
+    r->status = atoi(v.data);
+    *nl2 = '\0';
+    r->out_type = strstr(nl1 + 1, "json") ? "application/json" : "application/octet-stream";
+    buf_reset(&r->out);
+    buf_append(&r->out, nl2 + 1, v.len - (size_t)(nl2 + 1 - v.data));
+    buf_free(&v);
+    return true;
+}
+
+static void store_in_cache(struct request *r, const char *key)
+{
+    struct buf v = {0};
+    buf_printf(&v, "%d\n%s\n", r->status, r->out_type ? r->out_type : "application/json");
+    buf_append(&v, r->out.data ? r->out.data : "", r->out.len);
+    if (mc_set(r->svc->mc, key, v.data, v.len, r->route->cache->ttl_s) == MC_ERROR)
+        metrics_count(r->svc, M_CACHE_ERROR);
+    buf_free(&v);
+}
+
+static void report_server_error(struct request *r)
+{
+    if (!db_connected(r->svc->db))
+        return;
+    const char *params[] = {"A request failed with an internal error", r->route ? r->route->pattern : r->path,
+                            r->request_id ? r->request_id : "-"};
+    enum db_status st;
+    PQclear(db_exec(r->svc->db, &insert_error_outbox, params, &st));
+}
+
+static void run_route(struct request *r)
+{
+    char allow[64];
+    size_t n;
+    const struct route *table = routes_table(&n);
+    const struct route *route = NULL;
+    enum match_result m = router_match(table, n, r->method, r->path, &route, &r->params, allow, sizeof(allow));
+    if (m == MATCH_OK && (route->flags & ROUTE_OPS_ONLY) && !r->ops_listener)
+        m = MATCH_NO_PATH;   /* ops internals are invisible on the public listener */
+    if (m == MATCH_NO_PATH) {
+        fail(r, 404, "Not found");
+        return;
+    }
+    if (m == MATCH_BAD_METHOD) {
+        fail(r, 405, "Method %s not allowed", r->method);
+        add_header(r, "Allow: %s", allow);
+        return;
+    }
+    r->route = route;
+    r->route_index = (int)(route - table) + 1;
+    r->svc->shm->slots[r->svc->slot].route = r->route_index;
+
+    if (route->scope && !auth_check(r))
+        return;
+    if (route->rate[0] && !apply_rate_limits(r))
+        return;
+    char err[256];
+    if (!query_validate(route->query, r->query, r->q, err, sizeof(err))) {
+        fail(r, 400, "%s", err);
+        return;
+    }
+    if ((route->flags & (ROUTE_JSON_BODY | ROUTE_OPTIONAL_BODY)) && !read_and_decode_body(r))
+        return;
+
+    char key[128];
+    bool cacheable = route->cache && strcmp(r->method, "POST") != 0;
+    bool have_key = cacheable && response_cache_key(r, key, sizeof(key));
+    if (cacheable && !have_key)
+        metrics_count(r->svc, M_CACHE_ERROR);
+    if (have_key && serve_from_cache(r, key)) {
+        r->x_cache = "HIT";
+        r->cache_control = route->cache->cache_control;
+        return;
+    }
+    r->status = 0;
+    if (route->handler(r) == 0 && r->status == 0)
+        r->status = 200;
+    if (route->cache) {
+        r->x_cache = "MISS";
+        if (r->status >= 200 && r->status < 300) {
+            r->cache_control = route->cache->cache_control;
+            if (have_key)
+                store_in_cache(r, key);
+        }
+    }
+}
+
+void dispatch(struct request *r)
+{
+    r->start_us = monotonic_us();
+    run_route(r);
+    if (!r->status)
+        fail(r, 500, "Internal error");
+    if (r->status >= 500 && r->status != 503)
+        report_server_error(r);
+    if (!r->cache_control)
+        r->cache_control = "no-store";
+
+    uint64_t dur = monotonic_us() - r->start_us;
+    enum family fam = request_family(r);
+    metrics_request(r->svc, r->route ? r->route_index : 0, fam, r->status, dur);
+    if (log_enabled(LOG_INFO)) {
+        char line[1024];
+        snprintf(line, sizeof(line),
+                 "%d:access rid=%s ip=%s method=%s path=\"%.300s\" route=\"%s\" status=%d dur_ms=%.3f cache=%s key=%s",
+                 (int)getpid(), r->request_id ? r->request_id : "-", r->remote_addr ? r->remote_addr : "-",
+                 r->method, r->path, r->route ? r->route->pattern : "-", r->status, (double)dur / 1000.0,
+                 r->x_cache ? r->x_cache : "-", r->key_id[0] ? r->key_id : "-");
+        log_raw_line(line);
+    }
+}
+
+void dispatch_render_head(struct request *r, struct buf *head)
+{
+    buf_printf(head, "Status: %d %s\r\n", r->status, http_reason(r->status));
+    if (r->status != 204)
+        buf_printf(head, "Content-Type: %s\r\nContent-Length: %zu\r\n",
+                   r->out_type ? r->out_type : "application/json", r->out.len);
+    if (r->request_id)
+        buf_printf(head, "X-Request-Id: %s\r\n", r->request_id);
+    buf_printf(head, "Cache-Control: %s\r\n", r->cache_control ? r->cache_control : "no-store");
+    if (r->x_cache)
+        buf_printf(head, "X-Cache: %s\r\n", r->x_cache);
+    if (r->headers.len)
+        buf_append(head, r->headers.data, r->headers.len);
+    buf_puts(head, "\r\n");
+}

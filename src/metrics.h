@@ -1,0 +1,65 @@
+/* metrics.h — counters in one shared mapping made by the master before forking. Each process
+ * writes only its own slot (no locks); /metrics sums the slots on read. Slots are never zeroed,
+ * so a respawned process keeps adding to what its predecessor counted. */
+#ifndef GH_METRICS_H
+#define GH_METRICS_H
+
+#include "router.h"
+
+#define SLOT_MASTER 0
+#define SLOT_SCHEDULER 1
+#define FIRST_WORKER_SLOT 2
+#define MAX_SLOTS 160
+#define MAX_ROUTE_STATS 128        /* route index + 1; 0 is "unmatched" */
+#define N_BUCKETS 13
+
+enum counter {
+    M_CACHE_HIT, M_CACHE_MISS, M_CACHE_ERROR,
+    M_RL_REJECTED, M_RL_FAILOPEN,
+    M_DB_ERRORS, M_AUTH_FAILURES,
+    M_SCHED_SUCCESS, M_SCHED_FAILED, M_SCHED_SKIPPED,
+    M_OUTBOX_DELIVERED, M_OUTBOX_FAILED,
+    M_COUNTERS
+};
+
+enum slot_state { SLOT_FREE, SLOT_STARTING, SLOT_IDLE, SLOT_BUSY, SLOT_RETIRING };
+
+struct slot_info {
+    volatile pid_t pid;
+    volatile int state;
+    volatile int generation;          /* configuration generation (SIGHUP count) */
+    volatile int route;               /* route being served, for the master's log when it dies */
+    volatile uint64_t req_start_us;   /* monotonic */
+    volatile uint64_t served;
+};
+
+struct slot_counters {
+    uint64_t http[MAX_ROUTE_STATS][16];
+    uint64_t dur_bucket[FAM_COUNT][N_BUCKETS];
+    uint64_t dur_count[FAM_COUNT];
+    uint64_t dur_sum_us[FAM_COUNT];
+    uint64_t c[M_COUNTERS];
+};
+
+struct shm {
+    uint64_t started_us;
+    volatile uint64_t worker_restarts;
+    volatile uint64_t worker_timeouts;
+    volatile pid_t scheduler_pid;
+    volatile uint64_t scheduler_heartbeat_us;   /* wall clock */
+    struct slot_info slots[MAX_SLOTS];
+    struct slot_counters counters[MAX_SLOTS];
+};
+
+struct services;
+struct request;
+
+struct shm *shm_create(void);
+void metrics_count(struct services *svc, enum counter c);
+void metrics_request(struct services *svc, int route_index, enum family fam, int status, uint64_t dur_us);
+/* Appends guildhall's metrics in Prometheus text format. routes: the table, for labels. */
+void metrics_render(const struct shm *shm, const struct route *routes, size_t nroutes, struct buf *out);
+/* Sum of one counter over all slots. */
+uint64_t metrics_sum(const struct shm *shm, enum counter c);
+
+#endif

@@ -1,0 +1,18 @@
+/* process.h — the three process roles and what the master hands them. */
+#ifndef GH_PROCESS_H
+#define GH_PROCESS_H
+
+struct config;
+struct shm;
+
+/* Worker: serves requests from listen_fd until SIGTERM or max_requests; never returns. */
+NORETURN void worker_main(const struct config *cfg, int listen_fd, struct shm *shm, int slot);
+/* Scheduler: delivers the outbox (and later runs jobs); never returns. */
+NORETURN void scheduler_main(const struct config *cfg, struct shm *shm);
+/* Master: forks and supervises; returns the exit status. config_path is re-read on SIGHUP. */
+int master_run(struct config *cfg, const char *config_path, int listen_fd, struct shm *shm);
+/* Renames the process as ps and /proc/PID/cmdline show it ("guildhalld: worker"). */
+void proc_title_init(int argc, char **argv);
+void proc_title_set(const char *title);
+
+#endif

@@ -1,0 +1,39 @@
+/* ratelimit.c — one stored TAT per (rule, who), updated with gets/cas so concurrent workers never
+ * both spend the same slot. */
+#include "guildhall.h"
+#include "ratelimit.h"
+#include "cache.h"
+#include "router.h"
+
+enum rl_outcome ratelimit_check(struct mc *mc, const struct rate_rule *rule, const char *who,
+                                uint64_t now, struct gcra_result *res)
+{
+    char key[200], val[32];
+    struct buf cur = {0};
+    enum rl_outcome outcome = RL_BYPASS;
+    snprintf(key, sizeof(key), "rl:%s:%s", rule->name, who);
+    for (int attempt = 0; attempt < 8; attempt++) {
+        uint64_t cas = 0, tat = 0;
+        enum mc_status st = mc_gets(mc, key, &cur, &cas);
+        if (st == MC_ERROR)
+            break;
+        if (st == MC_OK)
+            tat = strtoull(cur.data, NULL, 10);
+        gcra_decide(rule, tat, now, res);
+        if (!res->allowed) {
+            outcome = RL_REJECT;
+            break;
+        }
+        int n = snprintf(val, sizeof(val), "%llu", (unsigned long long)res->new_tat_us);
+        st = st == MC_OK ? mc_cas(mc, key, val, (size_t)n, (time_t)res->ttl_s, cas)
+                         : mc_add(mc, key, val, (size_t)n, (time_t)res->ttl_s);
+        if (st == MC_OK) {
+            outcome = RL_PASS;
+            break;
+        }
+        if (st != MC_EXISTS && st != MC_MISS)
+            break;
+    }
+    buf_free(&cur);
+    return outcome;
+}

@@ -1,0 +1,128 @@
+/* request.c — reply helpers shared by every handler. */
+#include "guildhall.h"
+#include "request.h"
+#include "db.h"
+#include "envelope.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <stdarg.h>
+
+void request_free(struct request *r)
+{
+    char **strs[] = {&r->method, &r->path, &r->query, &r->remote_addr, &r->request_id, &r->user_agent,
+                     &r->content_type, &r->content_encoding, &r->authorization, &r->api_key_header,
+                     &r->key_scopes};
+    for (size_t i = 0; i < ARRAY_LEN(strs); i++) {
+        free(*strs[i]);
+        *strs[i] = NULL;
+    }
+    path_params_free(&r->params);
+    if (r->route)
+        query_values_free(r->route->query, r->q);
+    json_object_put(r->body);
+    r->body = NULL;
+    buf_free(&r->headers);
+    buf_free(&r->out);
+}
+
+enum family request_family(const struct request *r)
+{
+    return r->route ? r->route->family : family_for_path(r->path ? r->path : "/");
+}
+
+int reply_json(struct request *r, int status, json_object *o)
+{
+    buf_reset(&r->out);
+    buf_puts(&r->out, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+    r->status = status;
+    r->out_type = "application/json";
+    return 0;
+}
+
+int reply_text(struct request *r, int status, const char *type, const char *body, size_t len)
+{
+    buf_reset(&r->out);
+    buf_append(&r->out, body, len);
+    r->status = status;
+    r->out_type = type;
+    return 0;
+}
+
+static int fail_va(struct request *r, int status, const char *field, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    buf_reset(&r->out);
+    envelope_render(request_family(r), status, msg, field, &r->out);
+    r->status = status;
+    r->out_type = "application/json";
+    return -1;
+}
+
+int fail(struct request *r, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fail_va(r, status, NULL, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int fail_field(struct request *r, int status, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fail_va(r, status, field, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void add_header(struct request *r, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+    va_end(ap);
+    if (n < 0 || memchr(line, '\n', strlen(line)) || memchr(line, '\r', strlen(line)))
+        return;
+    buf_puts(&r->headers, line);
+    buf_puts(&r->headers, "\r\n");
+}
+
+const struct qvalue *qget(const struct request *r, const char *name)
+{
+    const struct qparam *spec = r->route ? r->route->query : NULL;
+    for (int i = 0; spec && spec[i].name; i++)
+        if (!strcmp(spec[i].name, name))
+            return r->q[i].present ? &r->q[i] : NULL;
+    return NULL;
+}
+
+const char *qstr(const struct request *r, const char *name)
+{
+    const struct qvalue *v = qget(r, name);
+    return v ? v->s : NULL;
+}
+
+long qint(const struct request *r, const char *name)
+{
+    const struct qvalue *v = qget(r, name);
+    return v ? v->i : 0;
+}
+
+PGresult *query(struct request *r, struct db_stmt *stmt, const char *const *params)
+{
+    enum db_status st;
+    PGresult *res = db_exec(r->svc->db, stmt, params, &st);
+    if (st == DB_OK)
+        return res;
+    metrics_count(r->svc, M_DB_ERRORS);
+    if (st == DB_DOWN)
+        fail(r, 503, "Database unavailable");
+    else
+        fail(r, 500, "Internal error (request %s)", r->request_id ? r->request_id : "-");
+    return NULL;
+}

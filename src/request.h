@@ -1,0 +1,74 @@
+/* request.h — what a handler sees: validated inputs, services, and the reply helpers. */
+#ifndef GH_REQUEST_H
+#define GH_REQUEST_H
+
+#include <json-c/json.h>
+#include <libpq-fe.h>
+
+#include "keys.h"
+#include "router.h"
+
+struct config;
+struct db;
+struct mc;
+struct shm;
+
+/* Per-process services, opened once by the worker (or scheduler) and reused for every request. */
+struct services {
+    const struct config *cfg;
+    struct db *db;
+    struct mc *mc;
+    struct shm *shm;
+    int slot;
+};
+
+struct request {
+    struct services *svc;
+    /* inputs: copies that outlive libfcgi's envp */
+    char *method, *path, *query, *remote_addr, *request_id, *user_agent;
+    char *content_type, *content_encoding, *authorization, *api_key_header;
+    long content_length;
+    bool ops_listener;
+    /* Reads up to n body bytes; returns how many (0 at the end), -1 on error. Set by the worker. */
+    long (*read_body)(struct request *r, char *dst, size_t n);
+    void *io;
+    /* routing and validation, filled by the dispatcher */
+    const struct route *route;
+    int route_index;
+    struct path_params params;
+    struct qvalue q[MAX_QPARAMS];
+    json_object *body;
+    char key_id[KEY_ID_LEN + 1];
+    char *key_scopes;
+    /* response */
+    int status;
+    struct buf headers;          /* extra "Name: value\r\n" lines */
+    struct buf out;
+    const char *out_type;
+    const char *cache_control;
+    const char *x_cache;
+    uint64_t start_us;
+};
+
+void request_free(struct request *r);
+
+/* Replies. reply_json takes ownership of o. fail renders the route family's error envelope and
+ * returns -1 so handlers can `return fail(...)`. */
+int reply_json(struct request *r, int status, json_object *o);
+int reply_text(struct request *r, int status, const char *type, const char *body, size_t len);
+int fail(struct request *r, int status, const char *fmt, ...) PRINTF_LIKE(3, 4);
+int fail_field(struct request *r, int status, const char *field, const char *fmt, ...) PRINTF_LIKE(4, 5);
+void add_header(struct request *r, const char *fmt, ...) PRINTF_LIKE(2, 3);
+enum family request_family(const struct request *r);
+
+/* Validated query values, by the names in the route's table. */
+const struct qvalue *qget(const struct request *r, const char *name);
+const char *qstr(const struct request *r, const char *name);   /* NULL when absent */
+long qint(const struct request *r, const char *name);
+
+/* Runs a prepared statement. On failure replies 503 (database down) or 500 (logged, never shown)
+ * and returns NULL; the caller just returns -1. */
+struct db_stmt;
+PGresult *query(struct request *r, struct db_stmt *stmt, const char *const *params);
+
+#endif

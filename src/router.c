@@ -1,0 +1,390 @@
+/* router.c — path matching against the route table and query-string validation. */
+#include "guildhall.h"
+#include "router.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <time.h>
+
+static const char *const family_names[FAM_COUNT] = {
+    [FAM_GENERIC] = "generic", [FAM_OPS] = "ops",           [FAM_MIKROS] = "mikros",
+    [FAM_PLACES] = "places",   [FAM_SCHEDULER] = "scheduler", [FAM_ROBLOX] = "roblox",
+    [FAM_TEST] = "test",
+};
+
+const char *family_name(enum family f)
+{
+    return (unsigned)f < FAM_COUNT ? family_names[f] : "generic";
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+bool url_decode(const char *in, size_t len, bool plus_is_space, char **out)
+{
+    char *s = xmalloc(len + 1);
+    size_t j = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = in[i];
+        if (c == '%') {
+            int hi = i + 1 < len ? hexval((unsigned char)in[i + 1]) : -1;
+            int lo = i + 2 < len ? hexval((unsigned char)in[i + 2]) : -1;
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+                free(s);
+                return false;
+            }
+            s[j++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            s[j++] = ' ';
+        } else {
+            s[j++] = c;
+        }
+    }
+    s[j] = '\0';
+    *out = s;
+    return true;
+}
+
+/* Length of a path with trailing slashes dropped ("/" stays "/"). */
+static size_t path_len(const char *path)
+{
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    return n;
+}
+
+/* Matches one pattern against a path; fills params on success. */
+static bool pattern_match(const char *pat, const char *path, size_t plen, struct path_params *params)
+{
+    const char *p = path, *end = path + plen;
+    params->n = 0;
+    while (*pat) {
+        if (*pat == '{') {
+            const char *close = strchr(pat, '}');
+            const char *seg_end = memchr(p, '/', (size_t)(end - p));
+            if (!seg_end)
+                seg_end = end;
+            if (!close || seg_end == p || params->n >= MAX_PATH_PARAMS)
+                goto fail;
+            int k = params->n;
+            params->names[k] = pat + 1;
+            params->name_lens[k] = (size_t)(close - pat - 1);
+            if (!url_decode(p, (size_t)(seg_end - p), false, &params->values[k]))
+                goto fail;
+            params->n++;
+            pat = close + 1;
+            p = seg_end;
+        } else {
+            if (p >= end || *p != *pat)
+                goto fail;
+            p++;
+            pat++;
+        }
+    }
+    if (p == end)
+        return true;
+fail:
+    path_params_free(params);
+    return false;
+}
+
+enum match_result router_match(const struct route *table, size_t n, const char *method, const char *path,
+                               const struct route **found, struct path_params *params, char *allow,
+                               size_t allow_len)
+{
+    size_t plen = path_len(path);
+    bool path_known = false;
+    size_t used = 0;
+    if (allow_len)
+        allow[0] = '\0';
+    memset(params, 0, sizeof(*params));
+    for (size_t i = 0; i < n; i++) {
+        struct path_params tmp;
+        memset(&tmp, 0, sizeof(tmp));
+        if (!pattern_match(table[i].pattern, path, plen, &tmp))
+            continue;
+        bool head_as_get = !strcmp(method, "HEAD") && !strcmp(table[i].method, "GET");
+        if (!strcmp(table[i].method, method) || head_as_get) {
+            path_params_free(params);
+            *params = tmp;
+            *found = &table[i];
+            return MATCH_OK;
+        }
+        path_params_free(&tmp);
+        path_known = true;
+        if (allow_len && !strstr(allow, table[i].method)) {
+            int w = snprintf(allow + used, allow_len - used, "%s%s", used ? ", " : "", table[i].method);
+            if (w > 0 && (size_t)w < allow_len - used)
+                used += (size_t)w;
+            if (!strcmp(table[i].method, "GET") && !strstr(allow, "HEAD")) {
+                w = snprintf(allow + used, allow_len - used, ", HEAD");
+                if (w > 0 && (size_t)w < allow_len - used)
+                    used += (size_t)w;
+            }
+        }
+    }
+    return path_known ? MATCH_BAD_METHOD : MATCH_NO_PATH;
+}
+
+void path_params_free(struct path_params *p)
+{
+    for (int i = 0; i < p->n; i++) {
+        free(p->values[i]);
+        p->values[i] = NULL;
+    }
+    p->n = 0;
+}
+
+const char *path_param(const struct path_params *p, const char *name)
+{
+    size_t len = strlen(name);
+    for (int i = 0; i < p->n; i++)
+        if (p->name_lens[i] == len && !strncmp(p->names[i], name, len))
+            return p->values[i];
+    return NULL;
+}
+
+static const struct {
+    const char *prefix;
+    enum family family;
+} prefixes[] = {
+    {"/api/gamestats", FAM_MIKROS}, {"/api/promotions", FAM_MIKROS}, {"/api/games", FAM_MIKROS},
+    {"/api/rpg", FAM_MIKROS},       {"/api/leaderboards", FAM_MIKROS}, {"/api/schedulers", FAM_MIKROS},
+    {"/api/game-modes", FAM_PLACES}, {"/api/archives", FAM_PLACES},   {"/api/leaderboard", FAM_PLACES},
+    {"/api/agents", FAM_PLACES},    {"/api/admin", FAM_PLACES},      {"/api/canvas", FAM_PLACES},
+    {"/api/ws", FAM_PLACES},        {"/api/events", FAM_PLACES},     {"/scheduler", FAM_SCHEDULER},
+    {"/api/v1", FAM_ROBLOX},        {"/api/game-ads", FAM_ROBLOX},   {"/api/stats", FAM_OPS},
+    {"/api/logs", FAM_OPS},         {"/api/health", FAM_OPS},        {"/health", FAM_OPS},
+    {"/ready", FAM_OPS},            {"/metrics", FAM_OPS},           {"/api", FAM_OPS},
+};
+
+enum family family_for_path(const char *path)
+{
+    for (size_t i = 0; i < ARRAY_LEN(prefixes); i++) {
+        size_t n = strlen(prefixes[i].prefix);
+        if (!strncmp(path, prefixes[i].prefix, n) && (path[n] == '\0' || path[n] == '/'))
+            return prefixes[i].family;
+    }
+    return FAM_GENERIC;
+}
+
+static bool days_in_range(int y, int m, int d)
+{
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m < 1 || m > 12 || d < 1)
+        return false;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return d <= mdays[m - 1] + (m == 2 && leap);
+}
+
+static int digits(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+bool parse_timestamp(const char *s, uint64_t *us)
+{
+    int y = digits(s, 4), mo, d, h = 0, mi = 0, sec = 0;
+    long frac_us = 0, offset_s = 0;
+    if (y < 1970 || s[4] != '-' || (mo = digits(s + 5, 2)) < 0 || s[7] != '-' || (d = digits(s + 8, 2)) < 0)
+        return false;
+    const char *p = s + 10;
+    if (*p == 'T' || *p == 't' || *p == ' ') {
+        if ((h = digits(p + 1, 2)) < 0 || p[3] != ':' || (mi = digits(p + 4, 2)) < 0)
+            return false;
+        p += 6;
+        if (*p == ':') {
+            if ((sec = digits(p + 1, 2)) < 0)
+                return false;
+            p += 3;
+            if (*p == '.') {
+                long scale = 100000;
+                p++;
+                if (!isdigit((unsigned char)*p))
+                    return false;
+                for (; isdigit((unsigned char)*p); p++, scale /= 10)
+                    frac_us += (*p - '0') * scale;
+            }
+        }
+        if (*p == 'Z' || *p == 'z') {
+            p++;
+        } else if (*p == '+' || *p == '-') {
+            int oh = digits(p + 1, 2), om;
+            const char *q = p + 3;
+            if (*q == ':')
+                q++;
+            om = digits(q, 2);
+            if (oh < 0 || om < 0 || oh > 23 || om > 59)
+                return false;
+            offset_s = (oh * 3600L + om * 60L) * (*p == '+' ? 1 : -1);
+            p = q + 2;
+        }
+    }
+    if (*p || h > 23 || mi > 59 || sec > 60 || !days_in_range(y, mo, d))
+        return false;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = sec};
+    time_t t = timegm(&tm) - offset_s;
+    if (t < 0)
+        return false;
+    *us = (uint64_t)t * 1000000u + (uint64_t)frac_us;
+    return true;
+}
+
+/* Finds name's raw value in a query string; returns its decoded copy or NULL. *bad on a bad escape. */
+static char *query_lookup(const char *query, const char *name, bool *bad)
+{
+    size_t nlen = strlen(name);
+    for (const char *p = query; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        size_t klen = eq ? (size_t)(eq - p) : len;
+        char *key;
+        if (url_decode(p, klen, true, &key)) {
+            bool same = strlen(key) == nlen && !memcmp(key, name, nlen);
+            free(key);
+            if (same) {
+                char *val;
+                const char *v = eq ? eq + 1 : p + len;
+                size_t vlen = eq ? len - klen - 1 : 0;
+                if (!url_decode(v, vlen, true, &val)) {
+                    *bad = true;
+                    return NULL;
+                }
+                return val;
+            }
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return NULL;
+}
+
+static bool validate_one(const struct qparam *q, char *raw, struct qvalue *v, char *err, size_t errlen)
+{
+    switch (q->type) {
+    case Q_INT: {
+        char *end;
+        errno = 0;
+        long n = strtol(raw, &end, 10);
+        if (errno == ERANGE && n > 0 && end != raw && !*end)
+            n = q->max + (q->strict_max ? 1 : 0);
+        else if (errno || end == raw || *end || !(isdigit((unsigned char)raw[0]) || raw[0] == '-')) {
+            snprintf(err, errlen, "Invalid parameter: %s must be an integer", q->name);
+            return false;
+        }
+        if (n < q->min || (q->strict_max && n > q->max)) {
+            if (q->strict_max)
+                snprintf(err, errlen, "Invalid parameter: %s must be between %ld and %ld", q->name, q->min, q->max);
+            else
+                snprintf(err, errlen, "Invalid parameter: %s must be at least %ld", q->name, q->min);
+            return false;
+        }
+        if (n > q->max)
+            n = q->max;
+        v->i = n;
+        free(raw);
+        v->s = xasprintf("%ld", n);
+        return true;
+    }
+    case Q_BOOL:
+        if (!strcmp(raw, "true") || !strcmp(raw, "1"))
+            v->i = 1;
+        else if (!strcmp(raw, "false") || !strcmp(raw, "0"))
+            v->i = 0;
+        else {
+            snprintf(err, errlen, "Invalid parameter: %s must be true or false", q->name);
+            return false;
+        }
+        free(raw);
+        v->s = xstrdup(v->i ? "true" : "false");
+        return true;
+    case Q_ENUM:
+        for (const char *const *e = q->values; *e; e++)
+            if (!strcmp(*e, raw)) {
+                v->s = raw;
+                return true;
+            }
+        {
+            struct buf accepted = {0};
+            for (const char *const *e = q->values; *e; e++)
+                buf_printf(&accepted, "%s%s", e == q->values ? "" : ", ", *e);
+            snprintf(err, errlen, "Invalid parameter: %s must be one of: %s", q->name, accepted.data);
+            buf_free(&accepted);
+        }
+        return false;
+    case Q_TIMESTAMP:
+        if (!parse_timestamp(raw, &v->ts_us)) {
+            snprintf(err, errlen, "Invalid parameter: %s must be an ISO-8601 timestamp", q->name);
+            return false;
+        }
+        free(raw);
+        v->s = xasprintf("%llu", (unsigned long long)v->ts_us);
+        return true;
+    case Q_STRING:
+        if (q->max > 0 && (long)strlen(raw) > q->max) {
+            snprintf(err, errlen, "Invalid parameter: %s is longer than %ld characters", q->name, q->max);
+            return false;
+        }
+        v->s = raw;
+        return true;
+    }
+    return false;
+}
+
+bool query_validate(const struct qparam *spec, const char *query, struct qvalue *out, char *err, size_t errlen)
+{
+    for (int i = 0; spec && spec[i].name; i++)
+        memset(&out[i], 0, sizeof(out[i]));
+    for (int i = 0; spec && spec[i].name; i++) {
+        const struct qparam *q = &spec[i];
+        bool bad = false;
+        char *raw = query ? query_lookup(query, q->name, &bad) : NULL;
+        if (bad) {
+            snprintf(err, errlen, "Invalid parameter: %s is not properly encoded", q->name);
+            return false;
+        }
+        if (!raw && q->def)
+            raw = xstrdup(q->def);
+        if (!raw)
+            continue;
+        if (!validate_one(q, raw, &out[i], err, errlen)) {
+            if (out[i].s != raw)
+                free(raw);
+            out[i].s = NULL;
+            return false;
+        }
+        out[i].present = true;
+    }
+    return true;
+}
+
+void query_values_free(const struct qparam *spec, struct qvalue *vals)
+{
+    for (int i = 0; spec && spec[i].name; i++) {
+        free(vals[i].s);
+        vals[i].s = NULL;
+        vals[i].present = false;
+    }
+}
+
+void query_canonical(const struct qparam *spec, const struct qvalue *vals, struct buf *out)
+{
+    for (int i = 0; spec && spec[i].name; i++)
+        if (vals[i].present)
+            buf_printf(out, "%s%s=%s", out->len ? "&" : "", spec[i].name, vals[i].s);
+}

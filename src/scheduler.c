@@ -1,0 +1,160 @@
+/* scheduler.c — the scheduler process: delivers the outbox with retries and back-off, records
+ * failed authentications in bulk, and keeps a heartbeat for /health. Woken by LISTEN/NOTIFY. */
+#include "guildhall.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "metrics.h"
+#include "process.h"
+#include "request.h"
+#include "webhook.h"
+
+#include <curl/curl.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#define BATCH 20
+#define LEASE "5 minutes"
+#define AUTH_REPORT_US 60000000u
+
+/* Claims due rows with a lease, so a process killed mid-delivery only delays them. */
+DB_STMT(claim_outbox, 0, false,
+        "UPDATE outbox SET next_attempt_at = now() + interval '" LEASE "', attempts = attempts + 1 "
+        "WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= now() "
+        "AND kind IN ('audit_webhook', 'error_webhook') "
+        "ORDER BY id LIMIT " "20" " FOR UPDATE SKIP LOCKED) "
+        "RETURNING id, kind, payload::text, attempts");
+DB_STMT(mark_delivered, 2, false, "UPDATE outbox SET delivered_at = now(), last_error = $2 WHERE id = $1");
+/* Back-off: 2^attempts seconds, at most 10 minutes; never given up on. */
+DB_STMT(mark_failed, 3, false,
+        "UPDATE outbox SET next_attempt_at = now() + least(power(2, $2::int), 600) * interval '1 second', "
+        "last_error = $3 WHERE id = $1");
+DB_STMT(audit_auth_failures, 2, false,
+        "SELECT audit_record('system', '0', 'security.auth_failures', 'security', "
+        "jsonb_build_object('count', $1::bigint, 'window_seconds', $2::int), NULL, NULL)");
+
+static volatile sig_atomic_t stopping;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+static const char *target_url(const struct config *cfg, const char *kind)
+{
+    const char *url = !strcmp(kind, "audit_webhook") ? cfg->webhook_audit_url : cfg->webhook_error_url;
+    return url && *url ? url : NULL;
+}
+
+/* Returns how many rows it claimed. */
+static int deliver_outbox(const struct config *cfg, struct services *svc)
+{
+    enum db_status st;
+    PGresult *res = db_exec(svc->db, &claim_outbox, NULL, &st);
+    if (st != DB_OK)
+        return 0;
+    int n = PQntuples(res);
+    for (int i = 0; i < n && !stopping; i++) {
+        const char *id = PQgetvalue(res, i, 0), *kind = PQgetvalue(res, i, 1);
+        const char *payload = PQgetvalue(res, i, 2), *attempts = PQgetvalue(res, i, 3);
+        const char *url = target_url(cfg, kind);
+        char err[256];
+        if (!url) {
+            const char *p[] = {id, "skipped: no webhook configured"};
+            PQclear(db_exec(svc->db, &mark_delivered, p, &st));
+        } else if (webhook_post(url, payload, cfg->webhook_timeout_ms, err, sizeof(err))) {
+            const char *p[] = {id, NULL};
+            PQclear(db_exec(svc->db, &mark_delivered, p, &st));
+            metrics_count(svc, M_OUTBOX_DELIVERED);
+        } else {
+            log_warn("outbox %s (%s) delivery failed: %s; attempt %s", id, kind, err, attempts);
+            const char *p[] = {id, attempts, err};
+            PQclear(db_exec(svc->db, &mark_failed, p, &st));
+            metrics_count(svc, M_OUTBOX_FAILED);
+        }
+    }
+    PQclear(res);
+    return n;
+}
+
+static void report_auth_failures(struct services *svc, uint64_t *last_total, uint64_t *last_report)
+{
+    uint64_t now = monotonic_us();
+    if (now - *last_report < AUTH_REPORT_US)
+        return;
+    uint64_t total = metrics_sum(svc->shm, M_AUTH_FAILURES);
+    if (total > *last_total) {
+        char count[32], window[16];
+        snprintf(count, sizeof(count), "%llu", (unsigned long long)(total - *last_total));
+        snprintf(window, sizeof(window), "%llu", (unsigned long long)((now - *last_report) / 1000000u));
+        const char *p[] = {count, window};
+        enum db_status st;
+        PQclear(db_exec(svc->db, &audit_auth_failures, p, &st));
+        if (st != DB_OK)
+            return;   /* try again next round with the larger count */
+    }
+    *last_total = total;
+    *last_report = now;
+}
+
+static bool listening;
+
+static void wait_for_work(struct services *svc, int timeout_ms)
+{
+    PGconn *conn = db_conn(svc->db);
+    if (conn && !listening)
+        listening = db_command(svc->db, "LISTEN guildhall_outbox") == DB_OK;
+    if (!conn || !listening) {
+        listening = false;
+        usleep((useconds_t)timeout_ms * 1000);
+        return;
+    }
+    struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
+    if (poll(&pfd, 1, timeout_ms) > 0) {
+        if (!PQconsumeInput(conn)) {
+            listening = false;
+            return;
+        }
+        PGnotify *note;
+        while ((note = PQnotifies(conn)) != NULL)
+            PQfreemem(note);
+    }
+    if (PQstatus(conn) != CONNECTION_OK)
+        listening = false;
+}
+
+void scheduler_main(const struct config *cfg, struct shm *shm)
+{
+    log_set_role("scheduler");
+    proc_title_set("guildhalld: scheduler");
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGPIPE, &sa, NULL);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGQUIT, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+
+    struct services svc = {.cfg = cfg, .db = db_open(cfg->database_url, cfg->db_statement_timeout_ms),
+                           .shm = shm, .slot = SLOT_SCHEDULER};
+    uint64_t auth_total = metrics_sum(shm, M_AUTH_FAILURES), auth_report = monotonic_us();
+    while (!stopping) {
+        shm->scheduler_heartbeat_us = now_us();
+        int claimed = deliver_outbox(cfg, &svc);
+        report_auth_failures(&svc, &auth_total, &auth_report);
+        if (claimed < BATCH && !stopping)
+            wait_for_work(&svc, 1000);
+    }
+    db_close(svc.db);
+    curl_global_cleanup();
+    _exit(0);
+}

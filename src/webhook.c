@@ -1,0 +1,44 @@
+/* webhook.c — used only by the scheduler process: a request never waits on the internet. */
+#include "guildhall.h"
+#include "webhook.h"
+
+#include <curl/curl.h>
+
+static size_t discard(char *p, size_t size, size_t n, void *ud)
+{
+    (void)p;
+    (void)ud;
+    return size * n;
+}
+
+bool webhook_post(const char *url, const char *json, int timeout_ms, char *err, size_t errlen)
+{
+    CURL *c = curl_easy_init();
+    if (!c) {
+        snprintf(err, errlen, "curl_easy_init failed");
+        return false;
+    }
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "guildhall/" GH_VERSION);
+    CURLcode rc = curl_easy_perform(c);
+    long code = 0;
+    bool ok = false;
+    if (rc != CURLE_OK) {
+        snprintf(err, errlen, "%s", curl_easy_strerror(rc));
+    } else {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+        ok = code >= 200 && code < 300;
+        if (!ok)
+            snprintf(err, errlen, "HTTP %ld", code);
+    }
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(c);
+    return ok;
+}

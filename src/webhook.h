@@ -1,0 +1,8 @@
+/* webhook.h — one outbound HTTP POST of a JSON body (libcurl), with a timeout. */
+#ifndef GH_WEBHOOK_H
+#define GH_WEBHOOK_H
+
+/* Returns true on a 2xx answer; otherwise writes a short reason to err. */
+bool webhook_post(const char *url, const char *json, int timeout_ms, char *err, size_t errlen) MUSTCHECK;
+
+#endif

@@ -1,0 +1,142 @@
+/* worker.c — the FCGX_Accept_r loop. libfcgi is known only here: the dispatcher sees a request. */
+#include "guildhall.h"
+#include "cache.h"
+#include "config.h"
+#include "db.h"
+#include "dispatch.h"
+#include "log.h"
+#include "metrics.h"
+#include "process.h"
+#include "request.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <signal.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stopping;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    stopping = 1;
+    FCGX_ShutdownPending();   /* makes libfcgi's accept loop give up instead of retrying on EINTR */
+}
+
+static long read_fcgi_body(struct request *r, char *dst, size_t n)
+{
+    FCGX_Request *req = r->io;
+    size_t want = n;
+    if ((long)want > r->content_length)
+        want = (size_t)r->content_length;
+    return FCGX_GetStr(dst, (int)want, req->in);
+}
+
+static char *param_copy(FCGX_Request *req, const char *name)
+{
+    const char *v = FCGX_GetParam(name, req->envp);
+    return v && *v ? xstrdup(v) : NULL;
+}
+
+static void serve(FCGX_Request *req, struct services *svc)
+{
+    struct request r;
+    memset(&r, 0, sizeof(r));
+    r.svc = svc;
+    r.io = req;
+    r.read_body = read_fcgi_body;
+    r.method = param_copy(req, "REQUEST_METHOD");
+    r.path = param_copy(req, "DOCUMENT_URI");
+    if (!r.method)
+        r.method = xstrdup("GET");
+    if (!r.path)
+        r.path = xstrdup("/");
+    r.query = param_copy(req, "QUERY_STRING");
+    r.remote_addr = param_copy(req, "REMOTE_ADDR");
+    r.request_id = param_copy(req, "REQUEST_ID");
+    r.user_agent = param_copy(req, "HTTP_USER_AGENT");
+    r.content_type = param_copy(req, "CONTENT_TYPE");
+    r.content_encoding = param_copy(req, "HTTP_CONTENT_ENCODING");
+    r.authorization = param_copy(req, "HTTP_AUTHORIZATION");
+    r.api_key_header = param_copy(req, "HTTP_X_API_KEY");
+    const char *cl = FCGX_GetParam("CONTENT_LENGTH", req->envp);
+    r.content_length = cl ? strtol(cl, NULL, 10) : 0;
+    if (r.content_length < 0)
+        r.content_length = 0;
+    const char *listener = FCGX_GetParam("GUILDHALL_LISTENER", req->envp);
+    r.ops_listener = listener && !strcmp(listener, "ops");
+    if (!r.request_id) {
+        char rid[33];
+        snprintf(rid, sizeof(rid), "%016llx%08x", (unsigned long long)now_us(), (unsigned)getpid());
+        r.request_id = xstrdup(rid);
+    }
+
+    dispatch(&r);
+
+    struct buf head = {0};
+    dispatch_render_head(&r, &head);
+    FCGX_PutStr(head.data, (int)head.len, req->out);
+    if (r.out.len && strcmp(r.method, "HEAD") != 0)
+        FCGX_PutStr(r.out.data, (int)r.out.len, req->out);
+    buf_free(&head);
+    request_free(&r);
+}
+
+void worker_main(const struct config *cfg, int listen_fd, struct shm *shm, int slot)
+{
+    struct slot_info *me = &shm->slots[slot];
+    log_set_role("worker");
+    proc_title_set("guildhalld: worker");
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_term;   /* no SA_RESTART: accept() must return on SIGTERM */
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGPIPE, &sa, NULL);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGQUIT, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    struct services svc = {
+        .cfg = cfg,
+        .db = db_open(cfg->database_url, cfg->db_statement_timeout_ms),
+        .mc = mc_open(cfg->memcached_servers, cfg->memcached_timeout_ms),
+        .shm = shm,
+        .slot = slot,
+    };
+    db_ensure(svc.db);   /* warm the connection; failure is retried per request */
+
+    FCGX_Request req;
+    FCGX_InitRequest(&req, listen_fd, 0);
+    me->state = SLOT_IDLE;
+    uint64_t served = 0;
+    while (!stopping) {
+        if (FCGX_Accept_r(&req) < 0) {
+            if (stopping)
+                break;
+            if (errno != EINTR)
+                usleep(10000);
+            continue;
+        }
+        me->req_start_us = monotonic_us();
+        me->state = SLOT_BUSY;
+        serve(&req, &svc);
+        FCGX_Finish_r(&req);
+        me->state = SLOT_IDLE;
+        me->served = ++served;
+        if (cfg->max_requests && served >= (uint64_t)cfg->max_requests) {
+            log_info("recycling after %llu requests", (unsigned long long)served);
+            break;
+        }
+    }
+    me->state = SLOT_RETIRING;
+    FCGX_Free(&req, 0);
+    db_close(svc.db);
+    mc_close(svc.mc);
+    _exit(0);
+}
