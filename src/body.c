@@ -3,6 +3,7 @@
 #include "guildhall.h"
 #include "body.h"
 
+#include <ctype.h>
 #include <strings.h>
 #include <zlib.h>
 
@@ -71,6 +72,38 @@ bool utf8_valid(const char *str, size_t len)
     return true;
 }
 
+/* json-c 0.16 accepts single-quoted strings, NaN and Infinity even in strict mode. Outside
+ * strings JSON has only punctuation, numbers and the words true, false and null: anything else
+ * means the body is not JSON. */
+static bool has_non_json_tokens(const char *s, size_t len)
+{
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '\'') {
+            return true;
+        } else if (isalpha((unsigned char)c)) {
+            size_t j = i;
+            while (j < len && isalpha((unsigned char)s[j]))
+                j++;
+            bool exponent = (c == 'e' || c == 'E') && j == i + 1 && i > 0 && isdigit((unsigned char)s[i - 1]);
+            bool word = (j - i == 4 && (!strncmp(s + i, "true", 4) || !strncmp(s + i, "null", 4))) ||
+                        (j - i == 5 && !strncmp(s + i, "false", 5));
+            if (!exponent && !word)
+                return true;
+            i = j - 1;
+        }
+    }
+    return false;
+}
+
 static bool is_json_type(const char *ct)
 {
     if (!ct)
@@ -118,7 +151,7 @@ int body_decode(const char *raw, size_t len, const char *content_type, const cha
         status = 400;
         goto out;
     }
-    json_tokener *tok = json_tokener_new_ex(max_depth + 1);
+    json_tokener *tok = json_tokener_new_ex(max_depth);
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
     json_object *obj = json_tokener_parse_ex(tok, raw, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
@@ -127,7 +160,7 @@ int body_decode(const char *raw, size_t len, const char *content_type, const cha
     while (jerr == json_tokener_success && end < len &&
            (raw[end] == ' ' || raw[end] == '\n' || raw[end] == '\r' || raw[end] == '\t'))
         end++;
-    if (jerr != json_tokener_success || end != len) {
+    if (jerr != json_tokener_success || end != len || has_non_json_tokens(raw, len)) {
         json_object_put(obj);
         if (jerr == json_tokener_error_depth)
             snprintf(err, errlen, "Request body nests deeper than %d levels", max_depth);

@@ -1,1 +1,90 @@
-int main(void){return 0;}
+/* test_config.c — defaults, the file, environment overrides and bad values. */
+#include "unit.h"
+#include "config.h"
+
+#include <unistd.h>
+
+static char *write_temp(const char *text)
+{
+    char *path = xstrdup("/tmp/gh-config-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+static void defaults_apply(void **state)
+{
+    struct config c;
+    char err[256];
+    unsetenv("GUILDHALL_WORKERS");
+    assert_true(config_load(&c, NULL, err, sizeof(err)));
+    assert_int_equal(c.workers, 2);
+    assert_int_equal(c.max_body_bytes, 1048576);
+    assert_int_equal(c.json_max_depth, 32);
+    assert_true(c.scheduler);
+    assert_false(c.test_routes);
+    assert_string_equal(c.ratelimit_mikros, "100/60/200");
+    config_free(&c);
+}
+
+static void file_then_environment(void **state)
+{
+    char *path = write_temp("# comment\nworkers = 5\n  test_routes=on\nlog_level = debug\n");
+    struct config c;
+    char err[256];
+    setenv("GUILDHALL_WORKERS", "7", 1);
+    assert_true(config_load(&c, path, err, sizeof(err)));
+    assert_int_equal(c.workers, 7);
+    assert_true(c.test_routes);
+    assert_string_equal(c.log_level, "debug");
+    config_free(&c);
+    unsetenv("GUILDHALL_WORKERS");
+    unlink(path);
+    free(path);
+}
+
+static void bad_values_are_reported_with_the_line(void **state)
+{
+    const char *bad[] = {"workers = 0\n", "workers = many\n", "nonsense = 1\n", "scheduler = maybe\n",
+                         "just text\n"};
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        char *path = write_temp(bad[i]);
+        struct config c;
+        char err[256] = "";
+        assert_false(config_load(&c, path, err, sizeof(err)));
+        assert_non_null(strstr(err, ":1:"));
+        config_free(&c);
+        unlink(path);
+        free(path);
+    }
+}
+
+static void docs_cover_every_key(void **state)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    config_print_docs(f);
+    fclose(f);
+    const char *keys[] = {"listen", "workers", "max_requests", "request_timeout", "database_url",
+                          "memcached_servers", "max_body_bytes", "ratelimit_ops_minute", "fcgi_close_poll_timeout_ms"};
+    for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+        char needle[64];
+        snprintf(needle, sizeof(needle), "| `%s` |", keys[i]);
+        assert_non_null(strstr(buf, needle));
+    }
+    free(buf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(defaults_apply),
+        cmocka_unit_test(file_then_environment),
+        cmocka_unit_test(bad_values_are_reported_with_the_line),
+        cmocka_unit_test(docs_cover_every_key),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,1 +1,105 @@
-int main(void){return 0;}
+/* test_envelope.c — each family's error body, parsed back to check its exact shape. */
+#include "unit.h"
+#include "envelope.h"
+
+#include <json-c/json.h>
+
+static json_object *render(enum family f, int status, const char *msg, const char *field)
+{
+    struct buf b = {0};
+    envelope_render(f, status, msg, field, &b);
+    json_object *o = json_tokener_parse(b.data);
+    buf_free(&b);
+    assert_non_null(o);
+    return o;
+}
+
+static const char *str(json_object *o, const char *path1, const char *path2)
+{
+    json_object *v = NULL;
+    assert_true(json_object_object_get_ex(o, path1, &v));
+    if (path2)
+        assert_true(json_object_object_get_ex(v, path2, &v));
+    return json_object_get_string(v);
+}
+
+static void mikros_envelope(void **state)
+{
+    json_object *o = render(FAM_MIKROS, 429, "slow down", NULL);
+    json_object *v;
+    assert_true(json_object_object_get_ex(o, "success", &v));
+    assert_false(json_object_get_boolean(v));
+    assert_string_equal(str(o, "error", "code"), "RATE_LIMIT_EXCEEDED");
+    assert_string_equal(str(o, "error", "message"), "slow down");
+    assert_true(json_object_object_get_ex(o, "error", &v) && json_object_object_get_ex(v, "details", &v));
+    assert_int_equal(strlen(str(o, "timestamp", NULL)), 20);   /* 2025-01-27T12:00:00Z */
+    json_object_put(o);
+}
+
+static void places_envelope(void **state)
+{
+    json_object *o = render(FAM_PLACES, 400, "Invalid parameter: limit", NULL);
+    assert_string_equal(str(o, "error", NULL), "Invalid parameter: limit");
+    assert_string_equal(str(o, "code", NULL), "INVALID_PARAMS");
+    assert_int_equal(json_object_object_length(o), 3);
+    json_object_put(o);
+    o = render(FAM_PLACES, 500, "x", NULL);
+    assert_string_equal(str(o, "code", NULL), "SERVER_ERROR");
+    json_object_put(o);
+}
+
+static void ops_envelope_uses_application_codes(void **state)
+{
+    const struct { int status; const char *code; } cases[] = {
+        {400, "E004"}, {404, "E006"}, {429, "E003"}, {503, "E001"}, {405, "E004"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        json_object *o = render(FAM_OPS, cases[i].status, "m", NULL);
+        assert_string_equal(str(o, "code", NULL), cases[i].code);
+        assert_int_equal(json_object_object_length(o), 2);
+        json_object_put(o);
+    }
+}
+
+static void scheduler_envelope_is_detail_only(void **state)
+{
+    json_object *o = render(FAM_SCHEDULER, 409, "Job is already running", NULL);
+    assert_string_equal(str(o, "detail", NULL), "Job is already running");
+    assert_int_equal(json_object_object_length(o), 1);
+    json_object_put(o);
+}
+
+static void roblox_validation_lists_the_field(void **state)
+{
+    json_object *o = render(FAM_ROBLOX, 400, "must be image or video", "asset_type");
+    assert_string_equal(str(o, "error", NULL), "Validation failed");
+    json_object *d;
+    assert_true(json_object_object_get_ex(o, "details", &d));
+    assert_int_equal(json_object_array_length(d), 1);
+    assert_string_equal(str(json_object_array_get_idx(d, 0), "field", NULL), "asset_type");
+    json_object_put(o);
+    o = render(FAM_ROBLOX, 404, "Game not found", NULL);
+    assert_string_equal(str(o, "error", NULL), "Game not found");
+    assert_int_equal(json_object_object_length(o), 1);
+    json_object_put(o);
+}
+
+static void messages_are_escaped(void **state)
+{
+    json_object *o = render(FAM_GENERIC, 404, "quote \" backslash \\ newline \n", NULL);
+    assert_string_equal(str(o, "error", NULL), "quote \" backslash \\ newline \n");
+    json_object_put(o);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(mikros_envelope),
+        cmocka_unit_test(places_envelope),
+        cmocka_unit_test(ops_envelope_uses_application_codes),
+        cmocka_unit_test(scheduler_envelope_is_detail_only),
+        cmocka_unit_test(roblox_validation_lists_the_field),
+        cmocka_unit_test(messages_are_escaped),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,1 +1,124 @@
-int main(void){return 0;}
+/* test_router.c — path matching, parameters, 405 Allow lists and 404 families. */
+#include "unit.h"
+#include "router.h"
+
+static int h(struct request *r) { (void)r; return 0; }
+
+static const struct route table[] = {
+    {"GET", "/health", FAM_OPS, h, NULL, {NULL, NULL}, NULL, NULL, 0, 0},
+    {"GET", "/api/archives/{id}", FAM_PLACES, h, NULL, {NULL, NULL}, NULL, NULL, 0, 0},
+    {"GET", "/api/archives/{id}/canvas", FAM_PLACES, h, NULL, {NULL, NULL}, NULL, NULL, 0, 0},
+    {"POST", "/scheduler/jobs/{job_id}/run", FAM_SCHEDULER, h, NULL, {NULL, NULL}, NULL, NULL, 0, 0},
+    {"GET", "/scheduler/jobs/{job_id}", FAM_SCHEDULER, h, NULL, {NULL, NULL}, NULL, NULL, 0, 0},
+    {"DELETE", "/scheduler/jobs/{job_id}", FAM_SCHEDULER, h, NULL, {NULL, NULL}, NULL, NULL, 0, 0},
+    {"PUT", "/api/v1/game/{game_id}/display/{display_id}", FAM_ROBLOX, h, NULL, {NULL, NULL}, NULL, NULL, 0, 0},
+};
+
+static enum match_result match(const char *method, const char *path, const struct route **found,
+                               struct path_params *p, char *allow)
+{
+    return router_match(table, ARRAY_LEN(table), method, path, found, p, allow, 64);
+}
+
+static void literal_route_matches(void **state)
+{
+    const struct route *r = NULL;
+    struct path_params p;
+    char allow[64];
+    assert_int_equal(match("GET", "/health", &r, &p, allow), MATCH_OK);
+    assert_string_equal(r->pattern, "/health");
+    assert_int_equal(p.n, 0);
+}
+
+static void trailing_slash_is_not_significant(void **state)
+{
+    const struct route *r = NULL;
+    struct path_params p;
+    char allow[64];
+    assert_int_equal(match("GET", "/health/", &r, &p, allow), MATCH_OK);
+    assert_int_equal(match("GET", "/api/archives/abc/", &r, &p, allow), MATCH_OK);
+    assert_string_equal(path_param(&p, "id"), "abc");
+    path_params_free(&p);
+}
+
+static void params_are_extracted_and_decoded(void **state)
+{
+    const struct route *r = NULL;
+    struct path_params p;
+    char allow[64];
+    assert_int_equal(match("PUT", "/api/v1/game/game%5F001/display/d-9", &r, &p, allow), MATCH_OK);
+    assert_string_equal(r->pattern, "/api/v1/game/{game_id}/display/{display_id}");
+    assert_string_equal(path_param(&p, "game_id"), "game_001");
+    assert_string_equal(path_param(&p, "display_id"), "d-9");
+    assert_null(path_param(&p, "missing"));
+    path_params_free(&p);
+}
+
+static void longer_and_shorter_paths_do_not_match(void **state)
+{
+    const struct route *r = NULL;
+    struct path_params p;
+    char allow[64];
+    assert_int_equal(match("GET", "/api/archives", &r, &p, allow), MATCH_NO_PATH);
+    assert_int_equal(match("GET", "/api/archives//canvas", &r, &p, allow), MATCH_NO_PATH);
+    assert_int_equal(match("GET", "/api/archives/x/canvas/more", &r, &p, allow), MATCH_NO_PATH);
+    assert_int_equal(match("GET", "/api/archives/x/canvas", &r, &p, allow), MATCH_OK);
+    assert_string_equal(r->pattern, "/api/archives/{id}/canvas");
+    path_params_free(&p);
+}
+
+static void wrong_method_lists_allowed_methods(void **state)
+{
+    const struct route *r = NULL;
+    struct path_params p;
+    char allow[64];
+    assert_int_equal(match("POST", "/scheduler/jobs/7", &r, &p, allow), MATCH_BAD_METHOD);
+    assert_string_equal(allow, "GET, HEAD, DELETE");
+    assert_int_equal(match("POST", "/health", &r, &p, allow), MATCH_BAD_METHOD);
+    assert_string_equal(allow, "GET, HEAD");
+}
+
+static void head_is_served_by_get(void **state)
+{
+    const struct route *r = NULL;
+    struct path_params p;
+    char allow[64];
+    assert_int_equal(match("HEAD", "/health", &r, &p, allow), MATCH_OK);
+}
+
+static void malformed_escapes_do_not_match(void **state)
+{
+    const struct route *r = NULL;
+    struct path_params p;
+    char allow[64];
+    assert_int_equal(match("GET", "/api/archives/%zz", &r, &p, allow), MATCH_NO_PATH);
+    assert_int_equal(match("GET", "/api/archives/%00", &r, &p, allow), MATCH_NO_PATH);
+}
+
+static void unknown_paths_belong_to_their_prefix_family(void **state)
+{
+    assert_int_equal(family_for_path("/api/gamestats/nope"), FAM_MIKROS);
+    assert_int_equal(family_for_path("/api/archives/x/y/z"), FAM_PLACES);
+    assert_int_equal(family_for_path("/scheduler/nope"), FAM_SCHEDULER);
+    assert_int_equal(family_for_path("/api/v1/x"), FAM_ROBLOX);
+    assert_int_equal(family_for_path("/api/game-ads"), FAM_ROBLOX);
+    assert_int_equal(family_for_path("/api/unknown"), FAM_OPS);
+    assert_int_equal(family_for_path("/elsewhere"), FAM_GENERIC);
+    assert_int_equal(family_for_path("/api/leaderboards/x"), FAM_MIKROS);
+    assert_int_equal(family_for_path("/api/leaderboard/current"), FAM_PLACES);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(literal_route_matches),
+        cmocka_unit_test(trailing_slash_is_not_significant),
+        cmocka_unit_test(params_are_extracted_and_decoded),
+        cmocka_unit_test(longer_and_shorter_paths_do_not_match),
+        cmocka_unit_test(wrong_method_lists_allowed_methods),
+        cmocka_unit_test(head_is_served_by_get),
+        cmocka_unit_test(malformed_escapes_do_not_match),
+        cmocka_unit_test(unknown_paths_belong_to_their_prefix_family),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

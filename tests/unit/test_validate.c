@@ -1,1 +1,138 @@
-int main(void){return 0;}
+/* test_validate.c — query-string validation: integers, clamping, enums, timestamps, defaults. */
+#include "unit.h"
+#include "router.h"
+
+static const char *const cats[] = {"admin", "security", "user_action", NULL};
+static const struct qparam spec[] = {
+    {"limit", Q_INT, "50", 1, 500, false, NULL},
+    {"category", Q_ENUM, NULL, 0, 0, false, cats},
+    {"before", Q_TIMESTAMP, NULL, 0, 0, false, NULL},
+    {"name", Q_STRING, NULL, 0, 8, false, NULL},
+    {"flag", Q_BOOL, "false", 0, 0, false, NULL},
+    {NULL, 0, NULL, 0, 0, false, NULL},
+};
+static const struct qparam strict[] = {
+    {"limit", Q_INT, "50", 1, 200, true, NULL},
+    {"since_id", Q_INT, NULL, 0, 1000, false, NULL},
+    {NULL, 0, NULL, 0, 0, false, NULL},
+};
+
+static bool check(const struct qparam *s, const char *q, struct qvalue *v, char *err)
+{
+    return query_validate(s, q, v, err, 256);
+}
+
+static void defaults_fill_absent_parameters(void **state)
+{
+    struct qvalue v[MAX_QPARAMS];
+    char err[256];
+    assert_true(check(spec, "", v, err));
+    assert_true(v[0].present);
+    assert_int_equal(v[0].i, 50);
+    assert_false(v[1].present);
+    assert_int_equal(v[4].i, 0);
+    query_values_free(spec, v);
+}
+
+static void integers_are_validated_and_clamped(void **state)
+{
+    struct qvalue v[MAX_QPARAMS];
+    char err[256];
+    assert_true(check(spec, "limit=7", v, err));
+    assert_int_equal(v[0].i, 7);
+    query_values_free(spec, v);
+    assert_true(check(spec, "limit=100000", v, err));
+    assert_int_equal(v[0].i, 500);
+    query_values_free(spec, v);
+    assert_true(check(spec, "limit=99999999999999999999999", v, err));
+    assert_int_equal(v[0].i, 500);
+    query_values_free(spec, v);
+    const char *bad[] = {"limit=0", "limit=-1", "limit=abc", "limit=", "limit=1.5", "limit=12x", "limit=+3"};
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        assert_false(check(spec, bad[i], v, err));
+        assert_non_null(strstr(err, "limit"));
+        query_values_free(spec, v);
+    }
+}
+
+static void strict_maximum_is_an_error(void **state)
+{
+    struct qvalue v[MAX_QPARAMS];
+    char err[256];
+    assert_false(check(strict, "limit=201", v, err));
+    assert_non_null(strstr(err, "between 1 and 200"));
+    query_values_free(strict, v);
+    assert_true(check(strict, "limit=200&since_id=0", v, err));
+    assert_int_equal(v[1].i, 0);
+    query_values_free(strict, v);
+}
+
+static void enums_name_the_accepted_values(void **state)
+{
+    struct qvalue v[MAX_QPARAMS];
+    char err[256];
+    assert_true(check(spec, "category=security", v, err));
+    assert_string_equal(v[1].s, "security");
+    query_values_free(spec, v);
+    assert_false(check(spec, "category=nope", v, err));
+    assert_non_null(strstr(err, "admin, security, user_action"));
+    query_values_free(spec, v);
+}
+
+static void timestamps_accept_offsets_and_convert_to_utc(void **state)
+{
+    uint64_t us;
+    assert_true(parse_timestamp("2024-01-01T00:00:00.000Z", &us));
+    assert_int_equal(us, 1704067200000000ULL);
+    assert_true(parse_timestamp("2024-01-01T02:00:00+02:00", &us));
+    assert_int_equal(us, 1704067200000000ULL);
+    assert_true(parse_timestamp("2024-02-29", &us));
+    assert_false(parse_timestamp("2023-02-29", &us));
+    assert_false(parse_timestamp("2024-13-01T00:00:00Z", &us));
+    assert_false(parse_timestamp("yesterday", &us));
+    assert_false(parse_timestamp("2024-01-01T00:00:00Zjunk", &us));
+}
+
+static void strings_are_decoded_and_bounded(void **state)
+{
+    struct qvalue v[MAX_QPARAMS];
+    char err[256];
+    assert_true(check(spec, "name=a%20b+c", v, err));
+    assert_string_equal(v[3].s, "a b c");
+    query_values_free(spec, v);
+    assert_false(check(spec, "name=123456789", v, err));
+    query_values_free(spec, v);
+    assert_false(check(spec, "name=%zz", v, err));
+    query_values_free(spec, v);
+}
+
+static void canonical_form_is_order_independent(void **state)
+{
+    struct qvalue v[MAX_QPARAMS];
+    char err[256];
+    struct buf a = {0}, b = {0};
+    assert_true(check(spec, "category=admin&limit=3", v, err));
+    query_canonical(spec, v, &a);
+    query_values_free(spec, v);
+    assert_true(check(spec, "limit=3&unknown=1&category=admin&flag=0", v, err));
+    query_canonical(spec, v, &b);
+    query_values_free(spec, v);
+    assert_string_equal(a.data, b.data);
+    assert_string_equal(a.data, "limit=3&category=admin&flag=false");
+    buf_free(&a);
+    buf_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(defaults_fill_absent_parameters),
+        cmocka_unit_test(integers_are_validated_and_clamped),
+        cmocka_unit_test(strict_maximum_is_an_error),
+        cmocka_unit_test(enums_name_the_accepted_values),
+        cmocka_unit_test(timestamps_accept_offsets_and_convert_to_utc),
+        cmocka_unit_test(strings_are_decoded_and_bounded),
+        cmocka_unit_test(canonical_form_is_order_independent),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
