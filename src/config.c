@@ -58,9 +58,11 @@ static const struct config_key keys[] = {
     {"key_cache_seconds", I(key_cache_seconds), "60", 0, 60,
      "How long a key lookup is cached in memcached (revocation takes effect within this)."},
     {"fcgi_close_poll_timeout_ms", I(fcgi_close_poll_timeout_ms), "0", 0, 60000,
-     "libfcgi's LIBFCGI_OS_CLOSE_POLL_TIMEOUT; its default of 2000 halves throughput (bench/)."},
-    {"fcgi_keeper_poll_timeout_ms", I(fcgi_keeper_poll_timeout_ms), "0", 0, 60000,
-     "libfcgi's LIBFCGI_IS_AF_UNIX_KEEPER_POLL_TIMEOUT; see fcgi_close_poll_timeout_ms."},
+     "libfcgi's LIBFCGI_OS_CLOSE_POLL_TIMEOUT: how long closing a connection waits for nginx's EOF "
+     "(libfcgi's default of 2000 costs throughput; see bench/README.md)."},
+    {"fcgi_keeper_poll_timeout_ms", I(fcgi_keeper_poll_timeout_ms), "2000", 1, 60000,
+     "libfcgi's LIBFCGI_IS_AF_UNIX_KEEPER_POLL_TIMEOUT: how long an accepted unix-socket connection may "
+     "stay silent. 0 makes libfcgi drop connections whose request has not arrived yet (502s), so it is refused."},
     {"ratelimit_ops_minute", S(ratelimit_ops_minute), "30/60", 0, 0,
      "Ops /api/stats, /api/logs, /api/health per client IP: LIMIT/SECONDS[/BURST]."},
     {"ratelimit_ops_hour", S(ratelimit_ops_hour), "1000/3600", 0, 0, "The ops hourly bucket, same IP."},
