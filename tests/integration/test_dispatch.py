@@ -1,0 +1,275 @@
+"""The dispatcher's rules, through nginx: auth and envelopes per family, rate-limit headers and 429,
+response caching with invalidation, request bodies, 404/405 and request ids.
+
+The /_test/* routes (test_routes = on) put each rule on a route of its own; see docs/internals.md.
+"""
+import gzip
+import json
+import time
+import uuid
+
+import pytest
+
+
+def new_key(stack, scope, label="test"):
+    out = stack.admin("keys", "create", "--scope", scope, "--label", label).stdout.strip()
+    assert out.startswith("gh_"), out
+    return out
+
+
+def client_ip():
+    """A fresh client address per test: nginx trusts loopback as a proxy and takes X-Forwarded-For."""
+    n = uuid.uuid4().int
+    return f"10.{n % 250}.{(n >> 8) % 250}.{(n >> 16) % 250 + 1}"
+
+
+# --- authentication and envelopes ---------------------------------------------------------------
+
+def test_mikros_missing_key_is_401_in_mikros_envelope(public):
+    r = public.get("/_test/mikros-auth")
+    assert r.status_code == 401
+    body = r.json()
+    assert body["success"] is False
+    assert body["error"]["code"] == "UNAUTHORIZED"
+    assert body["timestamp"].endswith("Z")
+    assert r.headers["Cache-Control"] == "no-store"
+
+
+def test_mikros_valid_key_passes_and_wrong_scope_is_403(stack, public):
+    key = new_key(stack, "mikros")
+    r = public.get("/_test/mikros-auth", headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 200, r.text
+    assert r.json()["key_id"] == key.split("_")[1]
+    other = new_key(stack, "scheduler")
+    r = public.get("/_test/mikros-auth", headers={"Authorization": f"Bearer {other}"})
+    assert r.status_code == 403
+    assert r.json()["error"]["code"] == "FORBIDDEN"
+
+
+def test_tampered_and_malformed_keys_are_401(stack, public):
+    key = new_key(stack, "mikros")
+    tampered = key[:-1] + ("A" if key[-1] != "A" else "B")
+    for bad in (tampered, "gh_000000000000_" + "x" * 43, "not-a-key", ""):
+        r = public.get("/_test/mikros-auth", headers={"Authorization": f"Bearer {bad}"})
+        assert r.status_code == 401, bad
+        assert r.json()["error"]["code"] == "UNAUTHORIZED"
+
+
+def test_scheduler_uses_x_api_key_and_detail_envelope(stack, public):
+    r = public.get("/_test/scheduler-auth")
+    assert r.status_code == 401
+    assert set(r.json()) == {"detail"}
+    key = new_key(stack, "scheduler")
+    # a Bearer header is not how the scheduler family authenticates
+    assert public.get("/_test/scheduler-auth", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+    r = public.get("/_test/scheduler-auth", headers={"X-API-Key": key})
+    assert r.status_code == 200
+    assert "scheduler" in r.json()["scopes"]
+    r = public.get("/_test/scheduler-auth", headers={"X-API-Key": new_key(stack, "mikros")})
+    assert r.status_code == 403
+    assert set(r.json()) == {"detail"}
+
+
+def test_revoked_key_stops_working_and_is_audited(stack, public):
+    key = new_key(stack, "mikros")
+    key_id = key.split("_")[1]
+    h = {"Authorization": f"Bearer {key}"}
+    assert public.get("/_test/mikros-auth", headers=h).status_code == 200   # now cached in memcached
+    assert "revoked" in stack.admin("keys", "revoke", key_id).stdout
+    assert public.get("/_test/mikros-auth", headers=h).status_code == 401
+    listed = stack.admin("keys", "list").stdout
+    (row,) = [line for line in listed.splitlines() if line.startswith(key_id)]
+    assert row.split()[-1] != "-"      # revoked_at is set
+    rows = stack.sql("SELECT action, category, user_id FROM audit_logs WHERE details->>'key_id' = %s "
+                     "ORDER BY created_at", key_id)
+    assert [r[0] for r in rows] == ["keys.create", "keys.revoke"]
+    assert all(r[1] == "security" and r[2] == "system" for r in rows)
+
+
+def test_keys_are_stored_hashed(stack):
+    key = new_key(stack, "mikros")
+    key_id, secret = key.split("_")[1], key.split("_", 2)[2]
+    (stored,) = stack.sql("SELECT encode(secret_hash, 'hex') FROM api_keys WHERE id = %s", key_id)
+    assert secret not in stored[0] and len(stored[0]) == 64
+    assert secret not in open(stack.log_file, errors="replace").read()
+
+
+def test_unknown_scope_is_refused_by_the_admin_command(stack):
+    r = stack.admin("keys", "create", "--scope", "everything", check=False)
+    assert r.returncode != 0
+    assert "unknown scope" in r.stderr
+
+
+# --- rate limits --------------------------------------------------------------------------------
+
+def test_per_ip_limit_headers_and_429(public):
+    ip = client_ip()
+    h = {"X-Forwarded-For": ip}
+    remaining = []
+    for _ in range(5):
+        r = public.get("/_test/limited", headers=h)
+        assert r.status_code == 200
+        assert r.headers["X-RateLimit-Limit"] == "5"
+        remaining.append(int(r.headers["X-RateLimit-Remaining"]))
+        assert int(r.headers["X-RateLimit-Reset"]) >= int(time.time())
+    assert remaining == [4, 3, 2, 1, 0]
+    r = public.get("/_test/limited", headers=h)
+    assert r.status_code == 429
+    assert r.json()["code"] == "RATE_LIMIT"
+    assert int(r.headers["Retry-After"]) >= 1
+    assert r.headers["X-RateLimit-Remaining"] == "0"
+    # another client is unaffected
+    assert public.get("/_test/limited", headers={"X-Forwarded-For": client_ip()}).status_code == 200
+
+
+def test_mikros_burst_of_200_then_429(stack, public):
+    key = new_key(stack, "mikros")
+    h = {"Authorization": f"Bearer {key}"}
+    statuses = [public.get("/_test/mikros-auth", headers=h) for _ in range(201)]
+    assert [r.status_code for r in statuses[:200]] == [200] * 200
+    first = statuses[0]
+    assert first.headers["X-RateLimit-Limit"] == "100"
+    assert int(first.headers["X-RateLimit-Remaining"]) == 199
+    last = statuses[200]
+    assert last.status_code == 429
+    assert last.json()["error"]["code"] == "RATE_LIMIT_EXCEEDED"
+    assert last.headers["Retry-After"] == "1"
+    # the bucket refills at one request per 0.6 s
+    time.sleep(0.7)
+    assert public.get("/_test/mikros-auth", headers=h).status_code == 200
+    # the limit is per key: a second key is unaffected
+    assert public.get("/_test/mikros-auth", headers={"Authorization": f"Bearer {new_key(stack, 'mikros')}"}).status_code == 200
+
+
+# --- response cache -----------------------------------------------------------------------------
+
+def test_cache_miss_then_hit_then_invalidated(stack, public):
+    uid = str(uuid.uuid4().int % 10**18)
+    stack.sql("INSERT INTO users (id, global_name) VALUES (%s, 'first')", uid)
+    r1 = public.get(f"/_test/cached?id={uid}")
+    assert r1.status_code == 200 and r1.headers["X-Cache"] == "MISS"
+    assert r1.headers["Cache-Control"] == "public, s-maxage=60"
+    stack.sql("UPDATE users SET global_name = 'second' WHERE id = %s", uid)
+    r2 = public.get(f"/_test/cached?id={uid}")
+    assert r2.headers["X-Cache"] == "HIT"
+    assert r2.json()["global_name"] == "first"      # served from memcached, not the database
+    assert r2.content == r1.content
+    assert public.post("/_test/bump").status_code == 200
+    r3 = public.get(f"/_test/cached?id={uid}")
+    assert r3.headers["X-Cache"] == "MISS"
+    assert r3.json()["global_name"] == "second"
+
+
+def test_cache_key_ignores_unknown_parameters_but_not_known_ones(stack, public):
+    a, b = (str(uuid.uuid4().int % 10**18) for _ in range(2))
+    for uid in (a, b):
+        stack.sql("INSERT INTO users (id, global_name) VALUES (%s, %s)", uid, uid[:8])
+    assert public.get(f"/_test/cached?id={a}").headers["X-Cache"] == "MISS"
+    assert public.get(f"/_test/cached?utm=x&id={a}").headers["X-Cache"] == "HIT"
+    r = public.get(f"/_test/cached?id={b}")
+    assert r.headers["X-Cache"] == "MISS" and r.json()["id"] == b
+
+
+def test_errors_are_never_cached(public):
+    missing = "9" * 19
+    for _ in range(2):
+        r = public.get(f"/_test/cached?id={missing}")
+        assert r.status_code == 404
+        assert r.headers["X-Cache"] == "MISS"
+        assert r.headers["Cache-Control"] == "no-store"
+
+
+def test_cached_responses_still_count_against_the_limit(stack, public):
+    # /_test/limited is not cached, so check the ordering on the ops routes: a 429 wins over anything
+    ip = client_ip()
+    codes = [public.get("/_test/limited", headers={"X-Forwarded-For": ip}).status_code for _ in range(6)]
+    assert codes.count(429) == 1
+
+
+# --- bodies -------------------------------------------------------------------------------------
+
+def test_echo_round_trip(public):
+    doc = {"a": [1, 2, {"b": "é😀"}], "n": None}
+    r = public.post("/_test/echo", json=doc)
+    assert r.status_code == 200
+    assert r.json() == doc
+    assert r.headers["Cache-Control"] == "no-store"
+
+
+def test_gzip_request_body_is_accepted(public):
+    doc = {"hello": "world" * 100}
+    r = public.post("/_test/echo", data=gzip.compress(json.dumps(doc).encode()),
+                    headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert r.status_code == 200
+    assert r.json() == doc
+
+
+def test_body_over_1mib_is_413(public):
+    big = json.dumps({"x": "a" * (1024 * 1024)})
+    r = public.post("/_test/echo", data=big, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413
+    assert r.json()["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_gzip_bomb_is_413(public):
+    bomb = gzip.compress(b'{"x":"' + b"a" * (8 * 1024 * 1024) + b'"}')
+    assert len(bomb) < 64 * 1024
+    r = public.post("/_test/echo", data=bomb,
+                    headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert r.status_code == 413
+
+
+@pytest.mark.parametrize("body", [b"{", b"{'a':1}", b"[1,]", b"[NaN]", b'{"a":1}x', b"[" * 33 + b"]" * 33,
+                                  b'"\xff"', b'"\xed\xa0\x80"'])
+def test_malformed_bodies_are_400_without_internals(public, body):
+    r = public.post("/_test/echo", data=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400
+    assert r.json()["code"] == "INVALID_PARAMS"
+    assert "json_tokener" not in r.text
+
+
+def test_depth_32_is_accepted(public):
+    r = public.post("/_test/echo", data=b"[" * 32 + b"]" * 32, headers={"Content-Type": "application/json"})
+    assert r.status_code == 200
+
+
+def test_missing_body_and_wrong_type(public):
+    r = public.post("/_test/echo", data=b"", headers={"Content-Type": "application/json"})
+    assert r.status_code == 400
+    assert "required" in r.json()["error"]
+    r = public.post("/_test/echo", data=b"{}", headers={"Content-Type": "text/plain"})
+    assert r.status_code == 415
+
+
+# --- routing --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path,check", [
+    ("/api/gamestats/nope", lambda b: b["success"] is False and b["error"]["code"] == "NOT_FOUND"),
+    ("/api/archives/a/b/c/d", lambda b: b["code"] == "NOT_FOUND" and "details" in b),
+    ("/scheduler/nope/nope", lambda b: set(b) == {"detail"}),
+    ("/api/v1/nope/nope/nope/nope", lambda b: set(b) == {"error"}),
+    ("/api/nope", lambda b: b["code"] == "E006"),
+    ("/nope", lambda b: b == {"error": "Not found"}),
+])
+def test_unknown_paths_404_in_the_prefix_family_envelope(public, path, check):
+    r = public.get(path)
+    assert r.status_code == 404
+    assert check(r.json()), r.text
+
+
+def test_wrong_method_is_405_with_allow(public):
+    r = public.delete("/_test/ping")
+    assert r.status_code == 405
+    assert r.headers["Allow"] == "GET, HEAD"
+    r = public.get("/_test/echo")
+    assert r.status_code == 405
+    assert r.headers["Allow"] == "POST"
+
+
+def test_trailing_slash_is_not_significant(public):
+    assert public.get("/_test/ping/").status_code == 200
+
+
+def test_every_response_has_a_request_id(public):
+    ids = {public.get("/_test/ping").headers["X-Request-Id"] for _ in range(5)}
+    assert len(ids) == 5
