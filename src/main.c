@@ -77,6 +77,9 @@ int main(int argc, char **argv)
     }
     if (!path)
         path = config_default_path();
+    /* proc_title_set() reuses argv's memory: keep our own copy of what points into it. */
+    char *config_path = path ? xstrdup(path) : NULL;
+    path = config_path;
 
     struct config *cfg = xcalloc(1, sizeof(*cfg));
     char err[512];
@@ -131,5 +134,6 @@ int main(int argc, char **argv)
         unlink(pid_path);
     free(socket_path);
     free(pid_path);
+    free(config_path);
     return rc;
 }
