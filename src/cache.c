@@ -124,6 +124,11 @@ bool mc_ping(struct mc *mc)
     return st == MC_OK || st == MC_MISS;
 }
 
+int mc_server_count(struct mc *mc)
+{
+    return (int)memcached_server_count(mc->st);
+}
+
 bool cache_generation(struct mc *mc, const char *name, uint64_t *gen)
 {
     char key[128], val[32];

@@ -17,6 +17,7 @@ enum mc_status mc_cas(struct mc *mc, const char *key, const void *val, size_t le
 enum mc_status mc_delete(struct mc *mc, const char *key);
 enum mc_status mc_incr(struct mc *mc, const char *key, uint64_t *value);
 bool mc_ping(struct mc *mc);
+int mc_server_count(struct mc *mc);
 
 /* Generation counters: a cached response's key embeds its generation, so bumping it orphans them.
  * A missing counter starts at the current time in µs, which is larger than any earlier value, so an

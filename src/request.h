@@ -28,6 +28,7 @@ struct request {
     char *method, *path, *query, *remote_addr, *request_id, *user_agent;
     char *content_type, *content_encoding, *authorization, *api_key_header;
     long content_length;
+    long body_read;
     bool ops_listener;
     /* Reads up to n body bytes; returns how many (0 at the end), -1 on error. Set by the worker. */
     long (*read_body)(struct request *r, char *dst, size_t n);

@@ -26,10 +26,25 @@ static void on_term(int sig)
 static long read_fcgi_body(struct request *r, char *dst, size_t n)
 {
     FCGX_Request *req = r->io;
-    size_t want = n;
-    if ((long)want > r->content_length)
-        want = (size_t)r->content_length;
-    return FCGX_GetStr(dst, (int)want, req->in);
+    long left = r->content_length - r->body_read;
+    if (left <= 0)
+        return 0;
+    if ((long)n > left)
+        n = (size_t)left;
+    int got = FCGX_GetStr(dst, (int)n, req->in);
+    if (got > 0)
+        r->body_read += got;
+    return got;
+}
+
+/* A body the dispatcher refused (413) or had no use for is read to its end: closing the
+ * connection while nginx is still sending makes nginx answer 502 instead of our response.
+ * nginx's client_max_body_size bounds how much this can be. */
+static void discard_unread_body(struct request *r)
+{
+    char scratch[16384];
+    while (read_fcgi_body(r, scratch, sizeof(scratch)) > 0)
+        ;
 }
 
 static char *param_copy(FCGX_Request *req, const char *name)
@@ -72,6 +87,7 @@ static void serve(FCGX_Request *req, struct services *svc)
     }
 
     dispatch(&r);
+    discard_unread_body(&r);
 
     struct buf head = {0};
     dispatch_render_head(&r, &head);

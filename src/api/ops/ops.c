@@ -151,6 +151,7 @@ int ops_health(struct request *r)
     bool cache_ok = mc_ping(r->svc->mc);
     json_object *cache = json_object_new_object();
     json_object_object_add(cache, "status", json_object_new_string(health_word(cache_ok)));
+    json_object_object_add(cache, "servers", json_object_new_int(mc_server_count(r->svc->mc)));
     json_object_object_add(checks, "cache", cache);
 
     bool sched_on = r->svc->cfg->scheduler, sched_ok = !sched_on || scheduler_healthy(shm);

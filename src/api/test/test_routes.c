@@ -5,6 +5,8 @@
 #include "db.h"
 #include "request.h"
 
+#include <errno.h>
+#include <time.h>
 #include <unistd.h>
 
 DB_STMT(user_by_id, 1, true, "SELECT id, coalesce(global_name, '') FROM users WHERE id = $1");
@@ -55,6 +57,9 @@ int test_whoami(struct request *r)
 
 int test_sleep(struct request *r)
 {
-    usleep((useconds_t)qint(r, "ms") * 1000);
+    long ms = qint(r, "ms");
+    struct timespec left = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&left, &left) != 0 && errno == EINTR)
+        ;   /* a SIGTERM drain must not cut the request short */
     return test_ping(r);
 }
