@@ -57,6 +57,10 @@ static const struct config_key keys[] = {
     {"webhook_timeout_ms", I(webhook_timeout_ms), "5000", 100, 120000, "Timeout of one webhook delivery."},
     {"key_cache_seconds", I(key_cache_seconds), "60", 0, 60,
      "How long a key lookup is cached in memcached (revocation takes effect within this)."},
+    {"auth_failure_report_seconds", I(auth_failure_report_seconds), "60", 1, 86400,
+     "Failed authentications are written to the audit log in bulk, at most once per this many seconds."},
+    {"fcgi_web_server_addrs", S(fcgi_web_server_addrs), "127.0.0.1", 0, 0,
+     "With a TCP listen address: the only clients libfcgi accepts (its FCGI_WEB_SERVER_ADDRS)."},
     {"fcgi_close_poll_timeout_ms", I(fcgi_close_poll_timeout_ms), "0", 0, 60000,
      "libfcgi's LIBFCGI_OS_CLOSE_POLL_TIMEOUT: how long closing a connection waits for nginx's EOF "
      "(libfcgi's default of 2000 costs throughput; see bench/README.md)."},

@@ -26,6 +26,8 @@ struct config {
     char *webhook_audit_url;
     int webhook_timeout_ms;
     int key_cache_seconds;
+    int auth_failure_report_seconds;
+    char *fcgi_web_server_addrs;
     int fcgi_close_poll_timeout_ms;
     int fcgi_keeper_poll_timeout_ms;
     char *ratelimit_ops_minute;   /* "LIMIT/PERIOD_SECONDS[/BURST]" */

@@ -35,6 +35,9 @@ static void tune_libfcgi(const struct config *cfg)
     setenv("LIBFCGI_OS_CLOSE_POLL_TIMEOUT", v, 0);
     snprintf(v, sizeof(v), "%d", cfg->fcgi_keeper_poll_timeout_ms);
     setenv("LIBFCGI_IS_AF_UNIX_KEEPER_POLL_TIMEOUT", v, 0);
+    /* On TCP, libfcgi would accept anyone who can connect: only nginx may reach it. */
+    if (!strchr(cfg->listen, '/') && *cfg->fcgi_web_server_addrs)
+        setenv("FCGI_WEB_SERVER_ADDRS", cfg->fcgi_web_server_addrs, 0);
 }
 
 static void write_pid_file(const char *path)

@@ -16,7 +16,6 @@
 
 #define BATCH 20
 #define LEASE "5 minutes"
-#define AUTH_REPORT_US 60000000u
 
 /* Claims due rows with a lease, so a process killed mid-delivery only delays them. */
 DB_STMT(claim_outbox, 0, false,
@@ -82,7 +81,7 @@ static int deliver_outbox(const struct config *cfg, struct services *svc)
 static void report_auth_failures(struct services *svc, uint64_t *last_total, uint64_t *last_report)
 {
     uint64_t now = monotonic_us();
-    if (now - *last_report < AUTH_REPORT_US)
+    if (now - *last_report < (uint64_t)svc->cfg->auth_failure_report_seconds * 1000000u)
         return;
     uint64_t total = metrics_sum(svc->shm, M_AUTH_FAILURES);
     if (total > *last_total) {
