@@ -142,7 +142,8 @@ static bool serve_from_cache(struct request *r, const char *key)
     metrics_count(r->svc, M_CACHE_HIT);
     r->status = atoi(v.data);
     *nl2 = '\0';
-    r->out_type = strstr(nl1 + 1, "json") ? "application/json" : "application/octet-stream";
+    snprintf(r->out_type_buf, sizeof(r->out_type_buf), "%s", nl1 + 1);
+    r->out_type = r->out_type_buf;
     buf_reset(&r->out);
     buf_append(&r->out, nl2 + 1, v.len - (size_t)(nl2 + 1 - v.data));
     buf_free(&v);

@@ -46,6 +46,7 @@ struct request {
     struct buf headers;          /* extra "Name: value\r\n" lines */
     struct buf out;
     const char *out_type;
+    char out_type_buf[64];       /* out_type of a response read back from the cache */
     const char *cache_control;
     const char *x_cache;
     uint64_t start_us;
