@@ -70,6 +70,39 @@ enum mc_status mc_get(struct mc *mc, const char *key, struct buf *out)
     return MC_OK;
 }
 
+void mc_get_multi(struct mc *mc, const char *const *keys, size_t n, struct buf *out, enum mc_status *st)
+{
+    size_t lens[8] = {0};
+    if (n > 8)
+        n = 8;
+    for (size_t i = 0; i < n; i++) {
+        lens[i] = strlen(keys[i]);
+        st[i] = MC_MISS;
+    }
+    memcached_return_t rc = memcached_mget(mc->st, keys, lens, n);
+    if (rc != MEMCACHED_SUCCESS) {
+        for (size_t i = 0; i < n; i++)
+            st[i] = status_of(rc) == MC_MISS ? MC_MISS : MC_ERROR;
+        return;
+    }
+    memcached_result_st *res;
+    while ((res = memcached_fetch_result(mc->st, NULL, &rc)) != NULL) {
+        const char *k = memcached_result_key_value(res);
+        size_t klen = memcached_result_key_length(res);
+        for (size_t i = 0; i < n; i++)
+            if (klen == lens[i] && !memcmp(k, keys[i], klen)) {
+                buf_reset(&out[i]);
+                buf_append(&out[i], memcached_result_value(res), memcached_result_length(res));
+                st[i] = MC_OK;
+            }
+        memcached_result_free(res);
+    }
+    if (rc != MEMCACHED_END && rc != MEMCACHED_NOTFOUND && rc != MEMCACHED_SUCCESS)
+        for (size_t i = 0; i < n; i++)
+            if (st[i] != MC_OK)
+                st[i] = MC_ERROR;
+}
+
 enum mc_status mc_gets(struct mc *mc, const char *key, struct buf *out, uint64_t *cas)
 {
     const char *keys[] = {key};

@@ -10,6 +10,8 @@ enum mc_status { MC_OK, MC_MISS, MC_EXISTS, MC_ERROR };
 struct mc *mc_open(const char *servers, int timeout_ms);
 void mc_close(struct mc *mc);
 enum mc_status mc_get(struct mc *mc, const char *key, struct buf *out);
+/* Fetches n keys in one round trip; out[i] and st[i] per key. */
+void mc_get_multi(struct mc *mc, const char *const *keys, size_t n, struct buf *out, enum mc_status *st);
 enum mc_status mc_gets(struct mc *mc, const char *key, struct buf *out, uint64_t *cas);
 enum mc_status mc_set(struct mc *mc, const char *key, const void *val, size_t len, time_t ttl);
 enum mc_status mc_add(struct mc *mc, const char *key, const void *val, size_t len, time_t ttl);

@@ -105,12 +105,17 @@ static bool read_and_decode_body(struct request *r)
     return true;
 }
 
-/* "rc:<generation>:<hash of method, path and normalised query>". */
-static bool response_cache_key(struct request *r, char *key, size_t keylen)
+/* A cached response lives under "rc:<hash of method, path and normalised query>" and records the
+ * generation it was rendered under; it is fetched together with the route's generation counter in
+ * one round trip and used only while the two agree. Stored as "<gen>\n<status>\n<type>\n<body>". */
+struct cached {
+    char key[64];
+    uint64_t generation;     /* current generation (0: the route has none) */
+    bool usable;             /* memcached answered: the entry may be stored */
+};
+
+static void response_cache_key(struct request *r, char *key, size_t keylen)
 {
-    uint64_t gen = 0;
-    if (r->route->cache->generation && !cache_generation(r->svc->mc, r->route->cache->generation, &gen))
-        return false;
     struct buf id = {0};
     buf_printf(&id, "%s %s?", r->route->method, r->path);
     query_canonical(r->route->query, r->q, &id);
@@ -119,43 +124,63 @@ static bool response_cache_key(struct request *r, char *key, size_t keylen)
     crypto_generichash(h, sizeof(h), (const unsigned char *)id.data, id.len, NULL, 0);
     sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
     buf_free(&id);
-    snprintf(key, keylen, "rc:%llu:%s", (unsigned long long)gen, hex);
-    return true;
+    snprintf(key, keylen, "rc:%s", hex);
 }
 
-/* Stored as "<status>\n<content type>\n<body>". */
-static bool serve_from_cache(struct request *r, const char *key)
+static bool serve_from_cache(struct request *r, struct cached *c)
 {
-    struct buf v = {0};
-    enum mc_status st = mc_get(r->svc->mc, key, &v);
-    if (st != MC_OK) {
-        metrics_count(r->svc, st == MC_MISS ? M_CACHE_MISS : M_CACHE_ERROR);
-        buf_free(&v);
-        return false;
+    const char *gen_name = r->route->cache->generation;
+    char gen_key[96];
+    const char *keys[2] = {c->key, gen_key};
+    struct buf vals[2] = {{0}, {0}};
+    enum mc_status st[2];
+    bool hit = false;
+
+    response_cache_key(r, c->key, sizeof(c->key));
+    snprintf(gen_key, sizeof(gen_key), "gen:%s", gen_name ? gen_name : "");
+    mc_get_multi(r->svc->mc, keys, gen_name ? 2 : 1, vals, st);
+    if (st[0] == MC_ERROR || (gen_name && st[1] == MC_ERROR)) {
+        metrics_count(r->svc, M_CACHE_ERROR);
+        goto out;
     }
-    char *nl1 = memchr(v.data, '\n', v.len);
-    char *nl2 = nl1 ? memchr(nl1 + 1, '\n', v.len - (size_t)(nl1 + 1 - v.data)) : NULL;
-    if (!nl2) {
-        buf_free(&v);
-        return false;
+    c->usable = true;
+    if (gen_name && st[1] == MC_OK)
+        c->generation = strtoull(vals[1].data, NULL, 10);
+    else if (gen_name && !cache_generation(r->svc->mc, gen_name, &c->generation))
+        c->usable = false;
+    if (st[0] != MC_OK) {
+        metrics_count(r->svc, M_CACHE_MISS);
+        goto out;
+    }
+    struct buf *v = &vals[0];
+    char *nl1 = memchr(v->data, '\n', v->len);
+    char *nl2 = nl1 ? memchr(nl1 + 1, '\n', v->len - (size_t)(nl1 + 1 - v->data)) : NULL;
+    char *nl3 = nl2 ? memchr(nl2 + 1, '\n', v->len - (size_t)(nl2 + 1 - v->data)) : NULL;
+    if (!nl3 || strtoull(v->data, NULL, 10) != c->generation) {
+        metrics_count(r->svc, M_CACHE_MISS);
+        goto out;
     }
     metrics_count(r->svc, M_CACHE_HIT);
-    r->status = atoi(v.data);
-    *nl2 = '\0';
-    snprintf(r->out_type_buf, sizeof(r->out_type_buf), "%s", nl1 + 1);
+    r->status = atoi(nl1 + 1);
+    *nl3 = '\0';
+    snprintf(r->out_type_buf, sizeof(r->out_type_buf), "%s", nl2 + 1);
     r->out_type = r->out_type_buf;
     buf_reset(&r->out);
-    buf_append(&r->out, nl2 + 1, v.len - (size_t)(nl2 + 1 - v.data));
-    buf_free(&v);
-    return true;
+    buf_append(&r->out, nl3 + 1, v->len - (size_t)(nl3 + 1 - v->data));
+    hit = true;
+out:
+    buf_free(&vals[0]);
+    buf_free(&vals[1]);
+    return hit;
 }
 
-static void store_in_cache(struct request *r, const char *key)
+static void store_in_cache(struct request *r, const struct cached *c)
 {
     struct buf v = {0};
-    buf_printf(&v, "%d\n%s\n", r->status, r->out_type ? r->out_type : "application/json");
+    buf_printf(&v, "%llu\n%d\n%s\n", (unsigned long long)c->generation, r->status,
+               r->out_type ? r->out_type : "application/json");
     buf_append(&v, r->out.data ? r->out.data : "", r->out.len);
-    if (mc_set(r->svc->mc, key, v.data, v.len, r->route->cache->ttl_s) == MC_ERROR)
+    if (mc_set(r->svc->mc, c->key, v.data, v.len, r->route->cache->ttl_s) == MC_ERROR)
         metrics_count(r->svc, M_CACHE_ERROR);
     buf_free(&v);
 }
@@ -204,12 +229,9 @@ static void run_route(struct request *r)
     if ((route->flags & (ROUTE_JSON_BODY | ROUTE_OPTIONAL_BODY)) && !read_and_decode_body(r))
         return;
 
-    char key[128];
+    struct cached c = {.usable = false};
     bool cacheable = route->cache && strcmp(r->method, "POST") != 0;
-    bool have_key = cacheable && response_cache_key(r, key, sizeof(key));
-    if (cacheable && !have_key)
-        metrics_count(r->svc, M_CACHE_ERROR);
-    if (have_key && serve_from_cache(r, key)) {
+    if (cacheable && serve_from_cache(r, &c)) {
         r->x_cache = "HIT";
         r->cache_control = route->cache->cache_control;
         return;
@@ -221,8 +243,8 @@ static void run_route(struct request *r)
         r->x_cache = "MISS";
         if (r->status >= 200 && r->status < 300) {
             r->cache_control = route->cache->cache_control;
-            if (have_key)
-                store_in_cache(r, key);
+            if (cacheable && c.usable)
+                store_in_cache(r, &c);
         }
     }
 }
