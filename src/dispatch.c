@@ -267,7 +267,7 @@ void dispatch(struct request *r)
         char line[1024];
         snprintf(line, sizeof(line),
                  "%d:access rid=%s ip=%s method=%s path=\"%.300s\" route=\"%s\" status=%d dur_ms=%.3f cache=%s key=%s",
-                 (int)getpid(), r->request_id ? r->request_id : "-", r->remote_addr ? r->remote_addr : "-",
+                 (int)log_pid(), r->request_id ? r->request_id : "-", r->remote_addr ? r->remote_addr : "-",
                  r->method, r->path, r->route ? r->route->pattern : "-", r->status, (double)dur / 1000.0,
                  r->x_cache ? r->x_cache : "-", r->key_id[0] ? r->key_id : "-");
         log_raw_line(line);

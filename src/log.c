@@ -9,6 +9,7 @@
 static int log_fd = 2;
 static enum log_level log_threshold = LOG_INFO;
 static char log_role[16] = "guildhall";
+static pid_t log_pid_cached;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -32,6 +33,12 @@ void log_open(const char *path, const char *level)
 void log_set_role(const char *role)
 {
     snprintf(log_role, sizeof(log_role), "%s", role);
+    log_pid_cached = getpid();   /* every process names its role right after fork */
+}
+
+pid_t log_pid(void)
+{
+    return log_pid_cached ? log_pid_cached : getpid();
 }
 
 bool log_enabled(enum log_level level)
@@ -55,7 +62,7 @@ void log_write(enum log_level level, const char *fmt, ...)
     char line[2048];
     char ts[32];
     format_timestamp(ts, now_us(), TS_MILLIS_Z);
-    int n = snprintf(line, sizeof(line), "%d:%s %s %s ", (int)getpid(), log_role, ts,
+    int n = snprintf(line, sizeof(line), "%d:%s %s %s ", (int)log_pid(), log_role, ts,
                      level_names[level]);
     va_list ap;
     va_start(ap, fmt);

@@ -6,6 +6,7 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 void log_open(const char *path, const char *level);  /* NULL path: stderr */
 void log_set_role(const char *role);                  /* "master", "worker", "scheduler", "admin" */
+pid_t log_pid(void);                                  /* this process's pid, without a syscall per line */
 bool log_enabled(enum log_level level);
 void log_write(enum log_level level, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void log_raw_line(const char *line);                  /* access log: already formatted */
