@@ -55,6 +55,7 @@ static const struct route testing[] = {
     {"GET", "/_test/mikros-auth", FAM_MIKROS, test_whoami, "mikros", {&rl_mikros, NULL}, NULL, NULL, 0, 0},
     {"GET", "/_test/scheduler-auth", FAM_SCHEDULER, test_whoami, "scheduler", {&rl_scheduler, NULL}, NULL, NULL, 0, 0},
     {"GET", "/_test/limited", FAM_TEST, test_ping, NULL, {&rl_test, NULL}, NULL, NULL, 0, 0},
+    {"GET", "/_test/fail", FAM_TEST, test_fail, NULL, NO_LIMIT, NULL, NULL, 0, 0},
     {"GET", "/_test/sleep", FAM_TEST, test_sleep, NULL, NO_LIMIT, NULL, test_sleep_query, 0, 0},
 };
 

@@ -87,3 +87,23 @@ def test_audit_entry_is_delivered_with_retries(stack, audit_receiver):
     assert rows[0][0] == 3
     time.sleep(1.0)
     assert len(delivered()) == 3, "a delivered entry is not sent again"
+
+
+def test_internal_error_is_a_bare_500_and_queues_the_error_webhook(stack, public):
+    before = stack.sql("SELECT coalesce(max(id), 0) FROM outbox")[0][0]
+    r = public.get("/_test/fail")
+    assert r.status_code == 500
+    body = r.json()
+    assert body["code"] == "SERVER_ERROR"
+    assert r.headers["X-Request-Id"] in body["error"]
+    for leak in ("no_such", "SELECT", "relation", "ERROR:", "postgres"):
+        assert leak not in r.text
+    rows = stack.sql("SELECT payload FROM outbox WHERE id > %s AND kind = 'error_webhook'", before)
+    assert len(rows) == 1
+    embed = rows[0][0]["embeds"][0]
+    assert embed["title"] == "Critical Error" and embed["color"] == 16711680
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Request Id"] == r.headers["X-Request-Id"]
+    assert fields["Route"] == "/_test/fail"
+    assert "no_such" not in json.dumps(rows[0][0])
+    assert "no_such_table" in stack.log_tail(200), "the details go to the log instead"

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Fails inside PostgreSQL: the client must see a bare 500, the log the details. */
+DB_STMT(broken_query, 0, true, "SELECT no_such_column FROM no_such_table");
 DB_STMT(user_by_id, 1, true, "SELECT id, coalesce(global_name, '') FROM users WHERE id = $1");
 
 int test_ping(struct request *r)
@@ -62,4 +64,11 @@ int test_sleep(struct request *r)
     while (nanosleep(&left, &left) != 0 && errno == EINTR)
         ;   /* a SIGTERM drain must not cut the request short */
     return test_ping(r);
+}
+
+int test_fail(struct request *r)
+{
+    PGresult *res = query(r, &broken_query, NULL);
+    PQclear(res);
+    return res ? fail(r, 500, "unexpected success") : -1;
 }

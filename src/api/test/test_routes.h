@@ -11,5 +11,6 @@ int test_bump(struct request *r);
 int test_echo(struct request *r);
 int test_whoami(struct request *r);
 int test_sleep(struct request *r);
+int test_fail(struct request *r);
 
 #endif
