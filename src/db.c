@@ -13,6 +13,7 @@ struct db {
     char options[96];
     uint64_t next_attempt_us;
     uint8_t prepared[MAX_STMTS];
+    char sqlstate[6];
 };
 
 static int next_stmt_id = 1;
@@ -88,8 +89,14 @@ static PGresult *run(struct db *db, struct db_stmt *stmt, const char *const *par
     return PQexecPrepared(db->conn, name, stmt->nparams, params, NULL, NULL, 0);
 }
 
+const char *db_error_state(const struct db *db)
+{
+    return db->sqlstate;
+}
+
 PGresult *db_exec(struct db *db, struct db_stmt *stmt, const char *const *params, enum db_status *st)
 {
+    db->sqlstate[0] = '\0';
     if (!stmt->id) {
         if (next_stmt_id >= MAX_STMTS) {
             log_error("too many prepared statements");
@@ -110,8 +117,11 @@ PGresult *db_exec(struct db *db, struct db_stmt *stmt, const char *const *params
             return res;
         }
         bool lost = PQstatus(db->conn) != CONNECTION_OK;
-        log_error("query failed%s: %s", lost ? " (connection lost)" : "",
-                  res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn));
+        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state ? state : "");
+        if (strncmp(db->sqlstate, "GH", 2) != 0)
+            log_error("query failed%s: %s", lost ? " (connection lost)" : "",
+                      res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn));
         PQclear(res);
         if (!lost) {
             *st = DB_FAILED;

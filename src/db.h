@@ -25,5 +25,8 @@ PGresult *db_exec(struct db *db, struct db_stmt *stmt, const char *const *params
 /* Plain command without parameters (BEGIN, COMMIT, LISTEN …). */
 enum db_status db_command(struct db *db, const char *sql);
 PGconn *db_conn(struct db *db);
+/* SQLSTATE of the last DB_FAILED statement ("" if none): lets handlers map our own
+ * RAISE codes (GHMOD, GHBUD, …) to 4xx answers. */
+const char *db_error_state(const struct db *db);
 
 #endif

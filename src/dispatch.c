@@ -39,14 +39,17 @@ static void rate_headers(struct request *r, const struct rate_rule *rule, const 
     add_header(r, "X-RateLimit-Reset: %llu", (unsigned long long)g->reset_s);
 }
 
-/* Every rule must pass; headers describe the rule closest to refusing. */
-static bool apply_rate_limits(struct request *r)
+/* Every rule of the given kind must pass; headers describe the rule closest to refusing. Per-IP
+ * rules run before authentication (so refused callers are counted too), per-key rules after it. */
+static bool apply_rate_limits(struct request *r, enum rl_key by)
 {
     const struct rate_rule *shown = NULL;
     struct gcra_result shown_res = {0};
     uint64_t now = now_us();
     for (int i = 0; i < 2 && r->route->rate[i]; i++) {
         const struct rate_rule *rule = r->route->rate[i];
+        if (rule->by != by)
+            continue;
         struct gcra_result g;
         enum rl_outcome o = ratelimit_check(r->svc->mc, rule, client_id(r, rule), now, &g);
         if (o == RL_BYPASS) {
@@ -107,9 +110,11 @@ static bool read_and_decode_body(struct request *r)
 
 /* A cached response lives under "rc:<hash of method, path and normalised query>" and records the
  * generation it was rendered under; it is fetched together with the route's generation counter in
- * one round trip and used only while the two agree. Stored as "<gen>\n<status>\n<type>\n<body>". */
+ * one round trip and used only while the two agree. Stored as
+ * "<gen>\n<status>\n<type>\n<header bytes>\n<headers the handler added><body>". */
 struct cached {
     char key[64];
+    size_t handler_headers;  /* where the handler's own headers start in r->headers */
     uint64_t generation;     /* current generation (0: the route has none) */
     bool usable;             /* memcached answered: the entry may be stored */
 };
@@ -153,20 +158,27 @@ static bool serve_from_cache(struct request *r, struct cached *c)
         goto out;
     }
     struct buf *v = &vals[0];
-    char *nl1 = memchr(v->data, '\n', v->len);
-    char *nl2 = nl1 ? memchr(nl1 + 1, '\n', v->len - (size_t)(nl1 + 1 - v->data)) : NULL;
-    char *nl3 = nl2 ? memchr(nl2 + 1, '\n', v->len - (size_t)(nl2 + 1 - v->data)) : NULL;
-    if (!nl3 || strtoull(v->data, NULL, 10) != c->generation) {
+    char *line[4] = {v->data, NULL, NULL, NULL};
+    for (int i = 1; i < 4 && line[i - 1]; i++) {
+        char *nl = memchr(line[i - 1], '\n', v->len - (size_t)(line[i - 1] - v->data));
+        line[i] = nl ? nl + 1 : NULL;
+    }
+    char *nl4 = line[3] ? memchr(line[3], '\n', v->len - (size_t)(line[3] - v->data)) : NULL;
+    size_t hdr_len = nl4 ? strtoul(line[3], NULL, 10) : 0;
+    char *payload = nl4 ? nl4 + 1 : NULL;
+    if (!payload || hdr_len > v->len - (size_t)(payload - v->data) ||
+        strtoull(v->data, NULL, 10) != c->generation) {
         metrics_count(r->svc, M_CACHE_MISS);
         goto out;
     }
     metrics_count(r->svc, M_CACHE_HIT);
-    r->status = atoi(nl1 + 1);
-    *nl3 = '\0';
-    snprintf(r->out_type_buf, sizeof(r->out_type_buf), "%s", nl2 + 1);
+    r->status = atoi(line[1]);
+    line[3][-1] = '\0';
+    snprintf(r->out_type_buf, sizeof(r->out_type_buf), "%s", line[2]);
     r->out_type = r->out_type_buf;
+    buf_append(&r->headers, payload, hdr_len);
     buf_reset(&r->out);
-    buf_append(&r->out, nl3 + 1, v->len - (size_t)(nl3 + 1 - v->data));
+    buf_append(&r->out, payload + hdr_len, v->len - (size_t)(payload + hdr_len - v->data));
     hit = true;
 out:
     buf_free(&vals[0]);
@@ -177,8 +189,11 @@ out:
 static void store_in_cache(struct request *r, const struct cached *c)
 {
     struct buf v = {0};
-    buf_printf(&v, "%llu\n%d\n%s\n", (unsigned long long)c->generation, r->status,
-               r->out_type ? r->out_type : "application/json");
+    size_t hdr_len = r->headers.len - c->handler_headers;
+    buf_printf(&v, "%llu\n%d\n%s\n%zu\n", (unsigned long long)c->generation, r->status,
+               r->out_type ? r->out_type : "application/json", hdr_len);
+    if (hdr_len)
+        buf_append(&v, r->headers.data + c->handler_headers, hdr_len);
     buf_append(&v, r->out.data ? r->out.data : "", r->out.len);
     if (mc_set(r->svc->mc, c->key, v.data, v.len, r->route->cache->ttl_s) == MC_ERROR)
         metrics_count(r->svc, M_CACHE_ERROR);
@@ -217,9 +232,11 @@ static void run_route(struct request *r)
     r->route_index = (int)(route - table) + 1;
     r->svc->shm->slots[r->svc->slot].route = r->route_index;
 
+    if (route->rate[0] && !apply_rate_limits(r, RL_BY_IP))
+        return;
     if (route->scope && !auth_check(r))
         return;
-    if (route->rate[0] && !apply_rate_limits(r))
+    if (route->rate[0] && !apply_rate_limits(r, RL_BY_KEY))
         return;
     char err[256];
     if (!query_validate(route->query, r->query, r->q, err, sizeof(err))) {
@@ -237,6 +254,7 @@ static void run_route(struct request *r)
         return;
     }
     r->status = 0;
+    c.handler_headers = r->headers.len;
     if (route->handler(r) == 0 && r->status == 0)
         r->status = 200;
     if (route->cache) {

@@ -119,10 +119,17 @@ PGresult *query(struct request *r, struct db_stmt *stmt, const char *const *para
     PGresult *res = db_exec(r->svc->db, stmt, params, &st);
     if (st == DB_OK)
         return res;
+    if (st == DB_FAILED && !strncmp(db_error_state(r->svc->db), "GH", 2))
+        return NULL;   /* one of our RAISE codes: the handler answers it (see query_state) */
     metrics_count(r->svc, M_DB_ERRORS);
     if (st == DB_DOWN)
         fail(r, 503, "Database unavailable");
     else
         fail(r, 500, "Internal error (request %s)", r->request_id ? r->request_id : "-");
     return NULL;
+}
+
+const char *query_state(const struct request *r)
+{
+    return db_error_state(r->svc->db);
 }

@@ -72,5 +72,7 @@ long qint(const struct request *r, const char *name);
  * and returns NULL; the caller just returns -1. */
 struct db_stmt;
 PGresult *query(struct request *r, struct db_stmt *stmt, const char *const *params);
+/* After query() returned NULL without replying: the SQLSTATE our SQL raised (GHMOD, GHBUD, …). */
+const char *query_state(const struct request *r);
 
 #endif
