@@ -17,7 +17,7 @@ static const char *const known_scopes[] = {"mikros",      "mikros_ingest", "serv
 static void usage(FILE *out)
 {
     fprintf(out, "usage: guildhall-admin [-c FILE] migrate [--dir DIR]\n"
-                 "       guildhall-admin [-c FILE] keys create --scope S[,S…] [--label L]\n"
+                 "       guildhall-admin [-c FILE] keys create --scope S[,S…] [--label L] [--subject user:UUID|agent:UUID]\n"
                  "       guildhall-admin [-c FILE] keys list\n"
                  "       guildhall-admin [-c FILE] keys revoke ID\n");
 }
@@ -168,8 +168,26 @@ static int audit(PGconn *conn, const char *action, const char *key_id, const cha
     return ok ? 0 : 1;
 }
 
-static int keys_create(const struct config *cfg, const char *scopes, const char *label)
+/* places_user and places_agent keys act as one user or agent: --subject user:UUID or agent:UUID. */
+static bool valid_subject(const char *scopes, const char *subject, char type[8], char id[40])
 {
+    bool needs_user = scopes_include(scopes, "places_user"), needs_agent = scopes_include(scopes, "places_agent");
+    type[0] = id[0] = '\0';
+    if (!subject)
+        return !needs_user && !needs_agent;
+    if (sscanf(subject, "%7[a-z]:%39s", type, id) != 2 || (strcmp(type, "user") && strcmp(type, "agent")))
+        return false;
+    return (!strcmp(type, "user") && needs_user && !needs_agent) || (!strcmp(type, "agent") && needs_agent && !needs_user);
+}
+
+static int keys_create(const struct config *cfg, const char *scopes, const char *label, const char *subject)
+{
+    char subject_type[8], subject_id[40];
+    if (scopes && valid_scopes(scopes) && !valid_subject(scopes, subject, subject_type, subject_id)) {
+        fprintf(stderr, "guildhall-admin: a places_user key needs --subject user:UUID and a places_agent key "
+                        "--subject agent:UUID (and only those take one)\n");
+        return 2;
+    }
     if (!scopes || !valid_scopes(scopes)) {
         fprintf(stderr, "guildhall-admin: --scope needs one or more of: mikros, mikros_ingest, service_role, "
                         "places_user, places_agent, scheduler, roblox_admin\n");
@@ -183,13 +201,19 @@ static int keys_create(const struct config *cfg, const char *scopes, const char 
     key_generate(key, id, hash);
     for (int i = 0; i < KEY_HASH_LEN; i++)
         snprintf(hex + 2 * i, 3, "%02x", hash[i]);
-    const char *p[] = {id, hex, scopes, label ? label : ""};
+    const char *p[] = {id, hex, scopes, label ? label : "", subject_type[0] ? subject_type : NULL,
+                       subject_id[0] ? subject_id : NULL};
     int rc = 1;
     if (!run_sql(conn, "BEGIN", "BEGIN"))
         goto out;
-    PGresult *res = PQexecParams(conn, "INSERT INTO api_keys (id, secret_hash, scopes, label) "
-                                       "VALUES ($1, decode($2, 'hex'), string_to_array($3, ','), $4)",
-                                 4, NULL, p, NULL, NULL, 0);
+    /* the subject columns arrive with the places migration; a key without one needs no such column */
+    PGresult *res = subject_type[0]
+        ? PQexecParams(conn, "INSERT INTO api_keys (id, secret_hash, scopes, label, subject_type, subject_id) "
+                             "VALUES ($1, decode($2, 'hex'), string_to_array($3, ','), $4, $5, $6::uuid)",
+                       6, NULL, p, NULL, NULL, 0)
+        : PQexecParams(conn, "INSERT INTO api_keys (id, secret_hash, scopes, label) "
+                             "VALUES ($1, decode($2, 'hex'), string_to_array($3, ','), $4)",
+                       4, NULL, p, NULL, NULL, 0);
     bool ok = exec_ok(conn, res, "creating the key");
     PQclear(res);
     const char *dp[] = {id, scopes, label ? label : ""};
@@ -304,14 +328,16 @@ int main(int argc, char **argv)
             dir = argv[i + 2];
         rc = migrate(&cfg, dir);
     } else if (!strcmp(cmd, "keys") && !strcmp(sub, "create")) {
-        const char *scope = NULL, *label = NULL;
+        const char *scope = NULL, *label = NULL, *subject = NULL;
         for (int j = i + 2; j + 1 < argc; j += 2) {
             if (!strcmp(argv[j], "--scope"))
                 scope = argv[j + 1];
             else if (!strcmp(argv[j], "--label"))
                 label = argv[j + 1];
+            else if (!strcmp(argv[j], "--subject"))
+                subject = argv[j + 1];
         }
-        rc = keys_create(&cfg, scope, label);
+        rc = keys_create(&cfg, scope, label, subject);
     } else if (!strcmp(cmd, "keys") && !strcmp(sub, "list")) {
         rc = keys_list(&cfg);
     } else if (!strcmp(cmd, "keys") && !strcmp(sub, "revoke") && i + 2 < argc) {

@@ -11,10 +11,11 @@
 #include <strings.h>
 
 DB_STMT(select_key, 1, true,
-        "SELECT encode(secret_hash, 'hex'), array_to_string(scopes, ','), revoked_at IS NOT NULL "
-        "FROM api_keys WHERE id = $1");
+        "SELECT encode(secret_hash, 'hex'), array_to_string(scopes, ','), revoked_at IS NOT NULL, "
+        "coalesce(subject_type || ':' || subject_id, '-') FROM api_keys WHERE id = $1");
 
-/* Cached record: "<64 hex hash> <revoked 0|1> <scopes>", or "-" for an unknown id. */
+/* Cached record: "<64 hex hash> <revoked 0|1> <scopes> <subject>", or "-" for an unknown id.
+ * The subject ("user:<uuid>", "agent:<uuid>" or "-") is who a places_user/places_agent key acts as. */
 static bool lookup(struct request *r, const char *id, struct buf *rec)
 {
     char mkey[32];
@@ -27,7 +28,8 @@ static bool lookup(struct request *r, const char *id, struct buf *rec)
         return false;
     buf_reset(rec);
     if (PQntuples(res) == 1)
-        buf_printf(rec, "%s %d %s", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 2)[0] == 't', PQgetvalue(res, 0, 1));
+        buf_printf(rec, "%s %d %s %s", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 2)[0] == 't', PQgetvalue(res, 0, 1),
+                   PQgetvalue(res, 0, 3));
     else
         buf_puts(rec, "-");
     PQclear(res);
@@ -48,6 +50,21 @@ static const char *presented_key(const struct request *r)
     while (*h == ' ')
         h++;
     return *h ? h : NULL;
+}
+
+/* A route's scope may list alternatives ("places_user|places_agent"). */
+static bool route_scope_allowed(const char *wanted, const char *scopes)
+{
+    char alt[64];
+    for (const char *p = wanted; p && *p;) {
+        const char *bar = strchr(p, '|');
+        size_t n = bar ? (size_t)(bar - p) : strlen(p);
+        snprintf(alt, sizeof(alt), "%.*s", (int)n, p);
+        if (scopes_include(scopes, alt))
+            return true;
+        p = bar ? bar + 1 : NULL;
+    }
+    return false;
 }
 
 static bool refuse(struct request *r, int status, const char *msg)
@@ -84,8 +101,13 @@ bool auth_check(struct request *r)
         refuse(r, 401, "API key has been revoked");
         goto out;
     }
-    const char *scopes = rec.data + 2 * KEY_HASH_LEN + 3;
-    if (!scopes_include(scopes, r->route->scope)) {
+    char *scopes = rec.data + 2 * KEY_HASH_LEN + 3, *subject = strchr(scopes, ' ');
+    if (subject) {
+        *subject++ = '\0';
+        if (strcmp(subject, "-") != 0)
+            r->key_subject = xstrdup(subject);
+    }
+    if (!route_scope_allowed(r->route->scope, scopes)) {
         fail(r, 403, "API key lacks the '%s' scope", r->route->scope);
         goto out;
     }

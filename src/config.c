@@ -54,6 +54,8 @@ static const struct config_key keys[] = {
     {"public_base_url", S(public_base_url), "", 0, 0, "Absolute base for URLs in responses (empty: relative)."},
     {"webhook_error_url", S(webhook_error_url), "", 0, 0, "Discord webhook for critical errors (empty: off)."},
     {"webhook_audit_url", S(webhook_audit_url), "", 0, 0, "Discord webhook for audit entries (empty: off)."},
+    {"nchan_publish_url", S(nchan_publish_url), "", 0, 0,
+     "nginx nchan publisher location for places events (/api/ws, /api/events); empty: events are not sent."},
     {"webhook_timeout_ms", I(webhook_timeout_ms), "5000", 100, 120000, "Timeout of one webhook delivery."},
     {"key_cache_seconds", I(key_cache_seconds), "60", 0, 60,
      "How long a key lookup is cached in memcached (revocation takes effect within this)."},
@@ -73,6 +75,13 @@ static const struct config_key keys[] = {
     {"ratelimit_mikros", S(ratelimit_mikros), "100/60/200", 0, 0, "mikros per API key (GCRA, burst 200)."},
     {"ratelimit_scheduler", S(ratelimit_scheduler), "120/60", 0, 0, "scheduler per API key."},
     {"ratelimit_test", S(ratelimit_test), "5/60", 0, 0, "The /_test/limited route per client IP."},
+    {"ratelimit_places_modes", S(ratelimit_places_modes), "200/60", 0, 0, "places GET /api/game-modes* per client IP."},
+    {"ratelimit_places_archives", S(ratelimit_places_archives), "50/60", 0, 0, "places GET /api/archives* per client IP."},
+    {"ratelimit_places_leaderboard", S(ratelimit_places_leaderboard), "100/60", 0, 0,
+     "places GET /api/leaderboard/* per client IP."},
+    {"ratelimit_places_agents", S(ratelimit_places_agents), "60/60", 0, 0, "places GET /api/agents/*/stats* per client IP."},
+    {"ratelimit_places_admin", S(ratelimit_places_admin), "5/60", 0, 0,
+     "places POST /api/admin/* per client IP, refused calls included."},
 };
 
 static bool set_key(struct config *cfg, const struct config_key *k, const char *value, char *err,

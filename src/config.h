@@ -24,6 +24,7 @@ struct config {
     char *public_base_url;
     char *webhook_error_url;
     char *webhook_audit_url;
+    char *nchan_publish_url;
     int webhook_timeout_ms;
     int key_cache_seconds;
     int auth_failure_report_seconds;
@@ -35,6 +36,11 @@ struct config {
     char *ratelimit_mikros;
     char *ratelimit_scheduler;
     char *ratelimit_test;
+    char *ratelimit_places_modes;
+    char *ratelimit_places_archives;
+    char *ratelimit_places_leaderboard;
+    char *ratelimit_places_agents;
+    char *ratelimit_places_admin;
 };
 
 /* Fills cfg with defaults, then the file (if path is non-NULL), then GUILDHALL_* environment.

@@ -14,6 +14,8 @@ struct db {
     uint64_t next_attempt_us;
     uint8_t prepared[MAX_STMTS];
     char sqlstate[6];
+    bool in_transaction;     /* between BEGIN and COMMIT/ROLLBACK */
+    bool transaction_lost;   /* the connection died inside it: fail until ROLLBACK */
 };
 
 static int next_stmt_id = 1;
@@ -105,6 +107,12 @@ PGresult *db_exec(struct db *db, struct db_stmt *stmt, const char *const *params
         }
         stmt->id = next_stmt_id++;
     }
+    if (db->in_transaction && !db_connected(db))
+        db->transaction_lost = true;
+    if (db->transaction_lost) {
+        *st = DB_DOWN;
+        return NULL;
+    }
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!db_ensure(db)) {
             *st = DB_DOWN;
@@ -128,8 +136,11 @@ PGresult *db_exec(struct db *db, struct db_stmt *stmt, const char *const *params
             return NULL;
         }
         db_drop(db);
-        if (!stmt->read_only)
+        /* a retry on a new connection would run outside the caller's transaction */
+        if (!stmt->read_only || db->in_transaction) {
+            db->transaction_lost = db->in_transaction;
             break;
+        }
     }
     *st = DB_DOWN;
     return NULL;
@@ -137,8 +148,17 @@ PGresult *db_exec(struct db *db, struct db_stmt *stmt, const char *const *params
 
 enum db_status db_command(struct db *db, const char *sql)
 {
+    bool begins = !strcmp(sql, "BEGIN"), ends = !strcmp(sql, "COMMIT") || !strcmp(sql, "ROLLBACK");
+    if (ends && db->transaction_lost) {
+        db->in_transaction = db->transaction_lost = false;
+        return strcmp(sql, "ROLLBACK") ? DB_DOWN : DB_OK;
+    }
+    if (ends)
+        db->in_transaction = false;
     if (!db_ensure(db))
         return DB_DOWN;
+    if (begins)
+        db->in_transaction = true;
     PGresult *res = PQexec(db->conn, sql);
     ExecStatusType rs = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     PQclear(res);
@@ -146,6 +166,7 @@ enum db_status db_command(struct db *db, const char *sql)
         return DB_OK;
     if (PQstatus(db->conn) != CONNECTION_OK) {
         db_drop(db);
+        db->transaction_lost = db->in_transaction;
         return DB_DOWN;
     }
     log_error("command failed: %s", PQerrorMessage(db->conn));

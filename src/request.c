@@ -12,7 +12,7 @@ void request_free(struct request *r)
 {
     char **strs[] = {&r->method, &r->path, &r->query, &r->remote_addr, &r->request_id, &r->user_agent,
                      &r->content_type, &r->content_encoding, &r->authorization, &r->api_key_header,
-                     &r->key_scopes};
+                     &r->key_scopes, &r->key_subject};
     for (size_t i = 0; i < ARRAY_LEN(strs); i++) {
         free(*strs[i]);
         *strs[i] = NULL;

@@ -41,6 +41,7 @@ struct request {
     json_object *body;
     char key_id[KEY_ID_LEN + 1];
     char *key_scopes;
+    char *key_subject;           /* "user:<uuid>" or "agent:<uuid>" for keys bound to a placer */
     /* response */
     int status;
     struct buf headers;          /* extra "Name: value\r\n" lines */

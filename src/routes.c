@@ -4,6 +4,7 @@
 #include "config.h"
 #include "gcra.h"
 #include "api/ops/ops.h"
+#include "api/places/places.h"
 #include "api/test/test_routes.h"
 
 /* Limits are configuration (CONTRACT 5); routes_init() fills them from the settings. */
@@ -12,6 +13,44 @@ static struct rate_rule rl_ops_hour = {"ops_h", RL_BY_IP, 1000, 3600, 1000};
 static struct rate_rule rl_mikros = {"mikros", RL_BY_KEY, 100, 60, 200};
 static struct rate_rule rl_scheduler = {"scheduler", RL_BY_KEY, 120, 60, 120};
 static struct rate_rule rl_test = {"test", RL_BY_IP, 5, 60, 5};
+static struct rate_rule rl_places_modes = {"pl_modes", RL_BY_IP, 200, 60, 200};
+static struct rate_rule rl_places_archives = {"pl_archives", RL_BY_IP, 50, 60, 50};
+static struct rate_rule rl_places_board = {"pl_board", RL_BY_IP, 100, 60, 100};
+static struct rate_rule rl_places_agents = {"pl_agents", RL_BY_IP, 60, 60, 60};
+static struct rate_rule rl_places_admin = {"pl_admin", RL_BY_IP, 5, 60, 5};
+
+/* CONTRACT section 6: lifetimes, Cache-Control, and what invalidates each. */
+static const struct cache_rule cache_modes = {3600, "public, s-maxage=3600", PLACES_GEN_WEEK};
+static const struct cache_rule cache_current = {60, "public, s-maxage=60, stale-while-revalidate=120", PLACES_GEN_WEEK};
+static const struct cache_rule cache_archives = {86400, "public, s-maxage=86400", PLACES_GEN_WEEK};
+static const struct cache_rule cache_archive = {604800, "public, s-maxage=604800, immutable", NULL};
+static const struct cache_rule cache_forever = {31536000, "public, max-age=31536000, immutable", NULL};
+static const struct cache_rule cache_canvas = {5, "public, s-maxage=5", NULL};
+static const struct cache_rule cache_board = {30, "public, s-maxage=30, stale-while-revalidate=60", PLACES_GEN_WEEK};
+static const struct cache_rule cache_agent = {300, "public, s-maxage=300", PLACES_GEN_AGENTS};
+static const struct cache_rule cache_agent_week = {60, "public, s-maxage=60", PLACES_GEN_WEEK};
+
+static const char *const board_types[] = {"users", "agents", "factions", NULL};
+static const struct qparam archives_query[] = {
+    {"page", Q_INT, "1", 1, 1000000, false, NULL},
+    {"limit", Q_INT, "20", 1, 100, false, NULL},
+    {"game_mode", Q_STRING, NULL, 0, 64, false, NULL},
+    {"year", Q_INT, NULL, 1, 9999, false, NULL},
+    {NULL, 0, NULL, 0, 0, false, NULL},
+};
+static const struct qparam board_query[] = {
+    {"type", Q_ENUM, "agents", 0, 0, false, board_types},
+    {"limit", Q_INT, "100", 1, 500, false, NULL},
+    {NULL, 0, NULL, 0, 0, false, NULL},
+};
+static const struct qparam board_archive_query[] = {
+    {"type", Q_ENUM, "agents", 0, 0, false, board_types},
+    {NULL, 0, NULL, 0, 0, false, NULL},
+};
+static const struct qparam agent_query[] = {
+    {"weeks", Q_INT, "10", 1, 52, false, NULL},
+    {NULL, 0, NULL, 0, 0, false, NULL},
+};
 
 static const char *const log_categories[] = {"admin", "security", "user_action", NULL};
 
@@ -34,6 +73,24 @@ static const struct route production[] = {
     {"GET", "/api/stats", FAM_OPS, ops_stats, NULL, OPS_LIMITS, NULL, NULL, ROUTE_OPS_ONLY, 0},
     {"GET", "/api/logs", FAM_OPS, ops_logs, NULL, OPS_LIMITS, NULL, logs_query, ROUTE_OPS_ONLY, 0},
     {"GET", "/api/health", FAM_OPS, ops_api_health, NULL, OPS_LIMITS, NULL, NULL, ROUTE_OPS_ONLY, 0},
+
+    {"GET", "/api/game-modes", FAM_PLACES, places_game_modes, NULL, {&rl_places_modes, NULL}, &cache_modes, NULL, 0, 0},
+    {"GET", "/api/game-modes/current", FAM_PLACES, places_current_mode, NULL, {&rl_places_modes, NULL}, &cache_current, NULL, 0, 0},
+    {"GET", "/api/archives", FAM_PLACES, places_archives, NULL, {&rl_places_archives, NULL}, &cache_archives, archives_query, 0, 0},
+    {"GET", "/api/archives/{id}", FAM_PLACES, places_archive, NULL, {&rl_places_archives, NULL}, &cache_archive, NULL, 0, 0},
+    {"GET", "/api/archives/{id}/canvas", FAM_PLACES, places_archive_canvas, NULL, {&rl_places_archives, NULL}, &cache_forever, NULL, 0, 0},
+    {"GET", "/api/archives/{id}/image.png", FAM_PLACES, places_archive_image, NULL, {&rl_places_archives, NULL}, &cache_forever, NULL, 0, 0},
+    {"GET", "/api/archives/{id}/thumbnail.png", FAM_PLACES, places_archive_thumbnail, NULL, {&rl_places_archives, NULL}, &cache_forever, NULL, 0, 0},
+    {"GET", "/api/leaderboard/current", FAM_PLACES, places_leaderboard_current, NULL, {&rl_places_board, NULL}, &cache_board, board_query, 0, 0},
+    {"GET", "/api/leaderboard/archives/{id}", FAM_PLACES, places_leaderboard_archive, NULL, {&rl_places_board, NULL}, &cache_archive, board_archive_query, 0, 0},
+    {"GET", "/api/agents/{id}/stats", FAM_PLACES, places_agent_stats, NULL, {&rl_places_agents, NULL}, &cache_agent, agent_query, 0, 0},
+    {"GET", "/api/agents/{id}/stats/current-week", FAM_PLACES, places_agent_current_week, NULL, {&rl_places_agents, NULL}, &cache_agent_week, NULL, 0, 0},
+    {"GET", "/api/canvas", FAM_PLACES, places_canvas, NULL, NO_LIMIT, &cache_canvas, NULL, 0, 0},
+    {"POST", "/api/canvas/pixels", FAM_PLACES, places_place_pixel, "places_user|places_agent", NO_LIMIT, NULL, NULL, ROUTE_JSON_BODY, 0},
+    {"POST", "/api/admin/reset-week", FAM_PLACES, places_reset_week, "service_role", {&rl_places_admin, NULL}, NULL, NULL, ROUTE_OPTIONAL_BODY, 0},
+    {"POST", "/api/admin/update-agent-stats", FAM_PLACES, places_update_agent_stats, "service_role", {&rl_places_admin, NULL}, NULL, NULL, ROUTE_JSON_BODY, 0},
+    {"POST", "/api/admin/snapshot-stats", FAM_PLACES, places_snapshot_stats, "service_role", {&rl_places_admin, NULL}, NULL, NULL, ROUTE_OPTIONAL_BODY, 0},
+    {"POST", "/api/admin/cleanup-archives", FAM_PLACES, places_cleanup_archives, "service_role", {&rl_places_admin, NULL}, NULL, NULL, ROUTE_OPTIONAL_BODY, 0},
 };
 
 static const struct cache_rule test_cache = {60, "public, s-maxage=60", "test"};
@@ -73,6 +130,11 @@ bool routes_init(const struct config *cfg, char *err, size_t errlen)
         {&rl_mikros, cfg->ratelimit_mikros, "ratelimit_mikros"},
         {&rl_scheduler, cfg->ratelimit_scheduler, "ratelimit_scheduler"},
         {&rl_test, cfg->ratelimit_test, "ratelimit_test"},
+        {&rl_places_modes, cfg->ratelimit_places_modes, "ratelimit_places_modes"},
+        {&rl_places_archives, cfg->ratelimit_places_archives, "ratelimit_places_archives"},
+        {&rl_places_board, cfg->ratelimit_places_leaderboard, "ratelimit_places_leaderboard"},
+        {&rl_places_agents, cfg->ratelimit_places_agents, "ratelimit_places_agents"},
+        {&rl_places_admin, cfg->ratelimit_places_admin, "ratelimit_places_admin"},
     };
     for (size_t i = 0; i < ARRAY_LEN(limits); i++)
         if (!gcra_parse_rule(limits[i].spec, limits[i].rule)) {

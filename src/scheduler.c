@@ -10,6 +10,7 @@
 #include "webhook.h"
 
 #include <curl/curl.h>
+#include <json-c/json.h>
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -21,7 +22,7 @@
 DB_STMT(claim_outbox, 0, false,
         "UPDATE outbox SET next_attempt_at = now() + interval '" LEASE "', attempts = attempts + 1 "
         "WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= now() "
-        "AND kind IN ('audit_webhook', 'error_webhook') "
+        "AND kind IN ('audit_webhook', 'error_webhook', 'nchan') "
         "ORDER BY id LIMIT " "20" " FOR UPDATE SKIP LOCKED) "
         "RETURNING id, kind, payload::text, attempts");
 DB_STMT(mark_delivered, 2, false, "UPDATE outbox SET delivered_at = now(), last_error = $2 WHERE id = $1");
@@ -43,8 +44,31 @@ static void on_term(int sig)
 
 static const char *target_url(const struct config *cfg, const char *kind)
 {
-    const char *url = !strcmp(kind, "audit_webhook") ? cfg->webhook_audit_url : cfg->webhook_error_url;
+    const char *url = !strcmp(kind, "audit_webhook") ? cfg->webhook_audit_url
+                      : !strcmp(kind, "nchan")       ? cfg->nchan_publish_url
+                                                     : cfg->webhook_error_url;
     return url && *url ? url : NULL;
+}
+
+/* An nchan row holds {"event": type, "message": {…}}: the message is published, and the event
+ * names the SSE "event:" line. Webhook rows are posted as they are. */
+static bool deliver(const struct config *cfg, const char *kind, const char *url, const char *payload, char *err,
+                    size_t errlen)
+{
+    if (strcmp(kind, "nchan") != 0)
+        return webhook_post(url, payload, cfg->webhook_timeout_ms, err, errlen);
+    json_object *p = json_tokener_parse(payload), *event = NULL, *message = NULL;
+    bool ok = false;
+    if (p && json_object_object_get_ex(p, "event", &event) && json_object_object_get_ex(p, "message", &message)) {
+        char header[128];
+        snprintf(header, sizeof(header), "X-EventSource-Event: %s", json_object_get_string(event));
+        ok = webhook_post_with(url, json_object_to_json_string_ext(message, JSON_C_TO_STRING_PLAIN), header,
+                               cfg->webhook_timeout_ms, err, errlen);
+    } else {
+        snprintf(err, errlen, "malformed nchan outbox row");
+    }
+    json_object_put(p);
+    return ok;
 }
 
 /* Returns how many rows it claimed. */
@@ -63,7 +87,7 @@ static int deliver_outbox(const struct config *cfg, struct services *svc)
         if (!url) {
             const char *p[] = {id, "skipped: no webhook configured"};
             PQclear(db_exec(svc->db, &mark_delivered, p, &st));
-        } else if (webhook_post(url, payload, cfg->webhook_timeout_ms, err, sizeof(err))) {
+        } else if (deliver(cfg, kind, url, payload, err, sizeof(err))) {
             const char *p[] = {id, NULL};
             PQclear(db_exec(svc->db, &mark_delivered, p, &st));
             metrics_count(svc, M_OUTBOX_DELIVERED);

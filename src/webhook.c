@@ -13,12 +13,20 @@ static size_t discard(char *p, size_t size, size_t n, void *ud)
 
 bool webhook_post(const char *url, const char *json, int timeout_ms, char *err, size_t errlen)
 {
+    return webhook_post_with(url, json, NULL, timeout_ms, err, errlen);
+}
+
+bool webhook_post_with(const char *url, const char *json, const char *header, int timeout_ms, char *err,
+                       size_t errlen)
+{
     CURL *c = curl_easy_init();
     if (!c) {
         snprintf(err, errlen, "curl_easy_init failed");
         return false;
     }
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    if (header)
+        hdrs = curl_slist_append(hdrs, header);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);

@@ -4,5 +4,8 @@
 
 /* Returns true on a 2xx answer; otherwise writes a short reason to err. */
 bool webhook_post(const char *url, const char *json, int timeout_ms, char *err, size_t errlen) MUSTCHECK;
+/* The same with one extra request header line ("Name: value"; NULL for none). */
+bool webhook_post_with(const char *url, const char *json, const char *header, int timeout_ms, char *err,
+                       size_t errlen) MUSTCHECK;
 
 #endif

@@ -51,53 +51,58 @@ bool canvas_gzip(const uint8_t *data, size_t len, struct buf *out)
     /* 16 + MAX_WBITS: a gzip header and trailer, which is what Content-Encoding: gzip means. */
     if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return false;
-    /* deflateBound covers the zlib wrapper; the gzip header and trailer add at most 18 bytes more. */
-    size_t bound = deflateBound(&zs, (uLong)len) + 18;
-    size_t start = out->len;
-    /* Reserve the space through buf_append so the buffer's invariants hold, then deflate into it. */
-    buf_append(out, "", 0);
-    if (out->cap < start + bound + 1) {
-        out->data = xrealloc(out->data, start + bound + 1);
-        out->cap = start + bound + 1;
-    }
     zs.next_in = (Bytef *)(uintptr_t)data;
     zs.avail_in = (uInt)len;
-    zs.next_out = (Bytef *)out->data + start;
-    zs.avail_out = (uInt)bound;
-    int rc = deflate(&zs, Z_FINISH);
-    size_t produced = bound - zs.avail_out;
+    size_t start = out->len;
+    unsigned char chunk[16384];
+    int rc;
+    do {
+        zs.next_out = chunk;
+        zs.avail_out = sizeof(chunk);
+        rc = deflate(&zs, Z_FINISH);
+        if (rc != Z_OK && rc != Z_STREAM_END)
+            break;
+        buf_append(out, chunk, sizeof(chunk) - zs.avail_out);
+    } while (rc != Z_STREAM_END);
     deflateEnd(&zs);
     if (rc != Z_STREAM_END) {
         truncate_to(out, start);
         return false;
     }
-    truncate_to(out, start + produced);
     return true;
 }
 
 bool canvas_gunzip(const uint8_t *gz, size_t len, size_t expected, struct buf *out)
 {
-    if (len > UINT_MAX || expected >= UINT_MAX)
+    if (len > UINT_MAX)
         return false;
     z_stream zs;
     memset(&zs, 0, sizeof(zs));
     if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
         return false;
-    size_t start = out->len;
-    /* One byte of room past `expected` so a longer stream shows up as output, not as Z_BUF_ERROR. */
-    size_t room = expected + 1;
-    if (out->cap < start + room + 1) {
-        out->data = xrealloc(out->data, start + room + 1);
-        out->cap = start + room + 1;
-    }
     zs.next_in = (Bytef *)(uintptr_t)gz;
     zs.avail_in = (uInt)len;
-    zs.next_out = (Bytef *)out->data + start;
-    zs.avail_out = (uInt)room;
-    int rc = inflate(&zs, Z_FINISH);
-    size_t produced = room - zs.avail_out;
-    bool ok = rc == Z_STREAM_END && produced == expected && zs.avail_in == 0;
+    size_t start = out->len;
+    unsigned char chunk[16384];
+    int rc;
+    do {
+        zs.next_out = chunk;
+        zs.avail_out = sizeof(chunk);
+        rc = inflate(&zs, Z_NO_FLUSH);
+        if (rc != Z_OK && rc != Z_STREAM_END)
+            break;
+        size_t got = sizeof(chunk) - zs.avail_out;
+        /* Stop as soon as the stream is longer than a canvas: a stored blob cannot balloon. */
+        if (out->len - start + got > expected) {
+            rc = Z_DATA_ERROR;
+            break;
+        }
+        buf_append(out, chunk, got);
+    } while (rc != Z_STREAM_END);
     inflateEnd(&zs);
-    truncate_to(out, ok ? start + produced : start);
+    /* Trailing bytes (a second member, junk) mean this is not the blob we wrote. */
+    bool ok = rc == Z_STREAM_END && zs.avail_in == 0 && out->len - start == expected;
+    if (!ok)
+        truncate_to(out, start);
     return ok;
 }

@@ -1,0 +1,335 @@
+/* admin.c — service-role routes. reset-week runs in one transaction: it locks the open week and
+ * the canvas, stores territory, renders the archive's canvas, image and thumbnail, calls
+ * archive_and_reset_week(), queues the two WebSocket events and the audit entry, and commits;
+ * only then are the caches invalidated. */
+#include "guildhall.h"
+#include "api/places/places.h"
+#include "api/places/canvas.h"
+#include "api/places/png_render.h"
+#include "cache.h"
+#include "db.h"
+#include "request.h"
+
+#define THUMBNAIL_LONGEST 128
+
+DB_STMT(lock_week_stmt, 0, false,
+        "SELECT resets_at <= now() FROM weeks WHERE closed_at IS NULL FOR UPDATE");
+DB_STMT(mode_valid_stmt, 1, true, "SELECT 1 FROM game_modes WHERE slug = $1 AND is_active");
+DB_STMT(lock_canvas_stmt, 0, false, "LOCK TABLE canvas_cells IN EXCLUSIVE MODE");
+DB_STMT(archive_stmt, 2, false, "SELECT archive_and_reset_week($1::bytea, $2)");
+DB_STMT(store_images_stmt, 3, false,
+        "UPDATE canvas_archives SET image_png = $2::bytea, thumbnail_png = $3::bytea WHERE id = $1::uuid");
+/* The spec's two events, in order, and what the response reports, from the rows just written. */
+DB_STMT(after_reset_stmt, 1, false,
+        "WITH a AS (SELECT * FROM canvas_archives WHERE id = $1::uuid), "
+        "c AS (SELECT * FROM get_current_game_mode()), "
+        "ev AS (INSERT INTO outbox (kind, payload) SELECT 'nchan', e FROM c, a, LATERAL (VALUES "
+        " (1, jsonb_build_object('event', 'week_reset', 'message', jsonb_build_object('type', 'week_reset', "
+        "  'data', jsonb_build_object('archive_id', a.id, 'new_week', c.week_number, 'new_year', c.year, "
+        "  'game_mode', c.slug)))), "
+        " (2, jsonb_build_object('event', 'game_mode_changed', 'message', jsonb_build_object('type', "
+        "  'game_mode_changed', 'data', jsonb_build_object('new_mode', jsonb_build_object('slug', c.slug, "
+        "  'name', c.name, 'rules', c.rules), 'week_number', c.week_number, 'year', c.year))))) v(n, e) "
+        " ORDER BY v.n RETURNING id) "
+        "SELECT c.week_number, c.year, c.slug, a.total_pixels_placed, a.unique_contributors, "
+        "(SELECT count(*) FROM ev) FROM c, a");
+DB_STMT(audit_stmt, 5, false,
+        "SELECT audit_record($1, '0', $2, 'admin', $3::jsonb, $4, $5)");
+DB_STMT(update_agent_stmt, 3, false, "SELECT update_agent_stats($1::uuid, $2::int, $3::int)");
+DB_STMT(snapshot_stmt, 0, false, "SELECT snapshot_stats()::text");
+DB_STMT(missing_images_stmt, 0, true,
+        "SELECT id, canvas_gzip, width, height FROM canvas_archives "
+        "WHERE image_png IS NULL OR thumbnail_png IS NULL ORDER BY ended_at");
+DB_STMT(count_archives_stmt, 0, true, "SELECT count(*) FROM canvas_archives");
+
+static bool begin(struct request *r)
+{
+    enum db_status st = db_command(r->svc->db, "BEGIN");
+    if (st == DB_OK)
+        return true;
+    fail(r, st == DB_DOWN ? 503 : 500, st == DB_DOWN ? "Database unavailable" : "Internal error");
+    return false;
+}
+
+static void rollback(struct request *r)
+{
+    (void)db_command(r->svc->db, "ROLLBACK");
+}
+
+static bool commit(struct request *r)
+{
+    enum db_status st = db_command(r->svc->db, "COMMIT");
+    if (st != DB_OK) {
+        fail(r, st == DB_DOWN ? 503 : 500, st == DB_DOWN ? "Database unavailable" : "Internal error");
+        return false;
+    }
+    return true;
+}
+
+static void audit(struct request *r, const char *action, json_object *details)
+{
+    const char *params[] = {r->key_id, action, json_object_to_json_string(details), r->remote_addr, r->user_agent};
+    PQclear(query(r, &audit_stmt, params));
+}
+
+/* Optional body fields with their types checked; absent stays as the default. */
+static bool body_optional_string(struct request *r, const char *name, const char **out)
+{
+    json_object *v;
+    if (!r->body || !json_object_object_get_ex(r->body, name, &v) || json_object_is_type(v, json_type_null))
+        return true;
+    if (!json_object_is_type(v, json_type_string)) {
+        fail(r, 400, "Invalid field: %s must be a string", name);
+        return false;
+    }
+    *out = json_object_get_string(v);
+    return true;
+}
+
+static bool body_optional_bool(struct request *r, const char *name, bool *out)
+{
+    json_object *v;
+    if (!r->body || !json_object_object_get_ex(r->body, name, &v) || json_object_is_type(v, json_type_null))
+        return true;
+    if (!json_object_is_type(v, json_type_boolean)) {
+        fail(r, 400, "Invalid field: %s must be true or false", name);
+        return false;
+    }
+    *out = json_object_get_boolean(v);
+    return true;
+}
+
+static bool body_is_object(struct request *r)
+{
+    if (r->body && !json_object_is_type(r->body, json_type_object)) {
+        fail(r, 400, "Request body must be a JSON object");
+        return false;
+    }
+    return true;
+}
+
+/* Renders the canvas's gzip, image and thumbnail as bytea hex parameters. */
+static bool render_archive(struct request *r, struct buf *gz_hex, struct buf *png_hex, struct buf *thumb_hex)
+{
+    struct buf packed = {0}, gz = {0}, png = {0}, thumb = {0};
+    int width, height;
+    bool ok = places_load_canvas(r, &packed, &width, &height);
+    if (ok && (!canvas_gzip((const uint8_t *)packed.data, packed.len, &gz) ||
+               !png_render_canvas((const uint8_t *)packed.data, width, height, 0, &png) ||
+               !png_render_canvas((const uint8_t *)packed.data, width, height, THUMBNAIL_LONGEST, &thumb))) {
+        fail(r, 500, "Internal error");
+        ok = false;
+    }
+    if (ok) {
+        places_bytea_hex(gz.data, gz.len, gz_hex);
+        places_bytea_hex(png.data, png.len, png_hex);
+        places_bytea_hex(thumb.data, thumb.len, thumb_hex);
+    }
+    buf_free(&packed);
+    buf_free(&gz);
+    buf_free(&png);
+    buf_free(&thumb);
+    return ok;
+}
+
+int places_reset_week(struct request *r)
+{
+    uint64_t started = monotonic_us();
+    const char *mode = NULL;
+    bool force = false;
+    if (!body_is_object(r) || !body_optional_string(r, "next_game_mode", &mode) ||
+        !body_optional_bool(r, "force", &force))
+        return -1;
+    if (!begin(r))
+        return -1;
+    struct buf gz = {0}, png = {0}, thumb = {0};
+    PGresult *res = NULL;
+    int rc = -1;
+    if (mode) {
+        const char *mp[] = {mode};
+        if (!(res = query(r, &mode_valid_stmt, mp)))
+            goto fail;
+        bool known = PQntuples(res) > 0;
+        PQclear(res);
+        if (!known) {
+            fail(r, 400, "Invalid field: next_game_mode '%s' is not an active game mode", mode);
+            goto fail;
+        }
+    }
+    if (!(res = query(r, &lock_week_stmt, NULL)))
+        goto fail;
+    bool due = PQntuples(res) > 0 && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (!due && !force) {
+        fail(r, 409, "The week is not due to reset yet; send \"force\": true to reset it now");
+        goto fail;
+    }
+    if (!(res = query(r, &lock_canvas_stmt, NULL)))
+        goto fail;
+    PQclear(res);
+    if (!places_refresh_territory(r) || !render_archive(r, &gz, &png, &thumb))
+        goto fail;
+    const char *ap[] = {gz.data, mode};
+    if (!(res = query(r, &archive_stmt, ap))) {
+        if (!strcmp(query_state(r), "GHMOD"))
+            fail(r, 400, "Invalid field: next_game_mode is not an active game mode");
+        goto fail;
+    }
+    char archive_id[40];
+    snprintf(archive_id, sizeof(archive_id), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    const char *ip[] = {archive_id, png.data, thumb.data};
+    if (!(res = query(r, &store_images_stmt, ip)))
+        goto fail;
+    PQclear(res);
+    const char *evp[] = {archive_id};
+    if (!(res = query(r, &after_reset_stmt, evp)))
+        goto fail;
+    json_object *o = json_object_new_object(), *week = json_object_new_object(), *stats = json_object_new_object();
+    json_object_object_add(week, "week_number", json_object_new_int(atoi(PQgetvalue(res, 0, 0))));
+    json_object_object_add(week, "year", json_object_new_int(atoi(PQgetvalue(res, 0, 1))));
+    json_object_object_add(week, "game_mode", json_object_new_string(PQgetvalue(res, 0, 2)));
+    json_object_object_add(stats, "pixels_archived", json_object_new_int64(atoll(PQgetvalue(res, 0, 3))));
+    json_object_object_add(stats, "contributors", json_object_new_int64(atoll(PQgetvalue(res, 0, 4))));
+    PQclear(res);
+    json_object *details = json_object_new_object();
+    json_object_object_add(details, "archive_id", json_object_new_string(archive_id));
+    json_object_object_add(details, "forced", json_object_new_boolean(force));
+    audit(r, "places.reset_week", details);
+    json_object_put(details);
+    if (!commit(r)) {
+        json_object_put(o);
+        json_object_put(week);
+        json_object_put(stats);
+        goto out;
+    }
+    cache_bump_generation(r->svc->mc, PLACES_GEN_WEEK);
+    cache_bump_generation(r->svc->mc, PLACES_GEN_AGENTS);
+    json_object_object_add(stats, "duration_ms", json_object_new_int64((int64_t)((monotonic_us() - started) / 1000)));
+    json_object_object_add(o, "success", json_object_new_boolean(1));
+    json_object_object_add(o, "archive_id", json_object_new_string(archive_id));
+    json_object_object_add(o, "new_week", week);
+    json_object_object_add(o, "stats", stats);
+    rc = reply_json(r, 200, o);
+    goto out;
+fail:
+    rollback(r);
+out:
+    buf_free(&gz);
+    buf_free(&png);
+    buf_free(&thumb);
+    return rc;
+}
+
+static bool body_required_int(struct request *r, const char *name, long min, long max, char *out, size_t outlen)
+{
+    json_object *v;
+    if (!r->body || !json_object_object_get_ex(r->body, name, &v)) {
+        fail(r, 400, "Missing required field: %s", name);
+        return false;
+    }
+    if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < min || json_object_get_int64(v) > max) {
+        fail(r, 400, "Invalid field: %s must be an integer %ld..%ld", name, min, max);
+        return false;
+    }
+    snprintf(out, outlen, "%lld", (long long)json_object_get_int64(v));
+    return true;
+}
+
+int places_update_agent_stats(struct request *r)
+{
+    json_object *v;
+    char week[16], year[16];
+    if (!body_is_object(r))
+        return -1;
+    if (!r->body || !json_object_object_get_ex(r->body, "agent_id", &v))
+        return fail(r, 400, "Missing required field: agent_id");
+    const char *agent = json_object_get_string(v);
+    if (!json_object_is_type(v, json_type_string) || !places_uuid_valid(agent))
+        return fail(r, 400, "Invalid field: agent_id must be a UUID");
+    if (!body_required_int(r, "week_number", 1, 53, week, sizeof(week)) ||
+        !body_required_int(r, "year", 2000, 9999, year, sizeof(year)))
+        return -1;
+    const char *params[] = {agent, week, year};
+    PGresult *res = query(r, &update_agent_stmt, params);
+    if (!res)
+        return !strcmp(query_state(r), "GHNFD") ? fail(r, 404, "Agent %s not found", agent) : -1;
+    bool updated = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    cache_bump_generation(r->svc->mc, PLACES_GEN_AGENTS);
+    json_object *details = json_object_new_object();
+    json_object_object_add(details, "agent_id", json_object_new_string(agent));
+    audit(r, "places.update_agent_stats", details);
+    json_object_put(details);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "success", json_object_new_boolean(1));
+    json_object_object_add(o, "stats_updated", json_object_new_boolean(updated));
+    return reply_json(r, 200, o);
+}
+
+int places_snapshot_stats(struct request *r)
+{
+    if (!body_is_object(r) || !begin(r))
+        return -1;
+    PGresult *res = NULL;
+    if (!places_refresh_territory(r) || !(res = query(r, &snapshot_stmt, NULL))) {
+        rollback(r);
+        return -1;
+    }
+    json_object *o = json_tokener_parse(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!commit(r)) {
+        json_object_put(o);
+        return -1;
+    }
+    if (!o)
+        o = json_object_new_object();
+    json_object_object_add(o, "success", json_object_new_boolean(1));
+    return reply_json(r, 200, o);
+}
+
+int places_cleanup_archives(struct request *r)
+{
+    if (!body_is_object(r))
+        return -1;
+    PGresult *res = query(r, &missing_images_stmt, NULL);
+    if (!res)
+        return -1;
+    int rendered = 0, failed = 0, n = PQntuples(res);
+    for (int i = 0; i < n; i++) {
+        struct buf gz = {0}, png = {0}, thumb = {0}, png_hex = {0}, thumb_hex = {0};
+        int width = atoi(PQgetvalue(res, i, 2)), height = atoi(PQgetvalue(res, i, 3));
+        if (places_bytea_unhex(PQgetvalue(res, i, 1), &gz) &&
+            places_render_png(gz.data, gz.len, width, height, 0, &png) &&
+            places_render_png(gz.data, gz.len, width, height, THUMBNAIL_LONGEST, &thumb)) {
+            places_bytea_hex(png.data, png.len, &png_hex);
+            places_bytea_hex(thumb.data, thumb.len, &thumb_hex);
+            const char *params[] = {PQgetvalue(res, i, 0), png_hex.data, thumb_hex.data};
+            PGresult *u = query(r, &store_images_stmt, params);
+            rendered += u != NULL;
+            PQclear(u);
+        } else {
+            failed++;
+        }
+        buf_free(&gz);
+        buf_free(&png);
+        buf_free(&thumb);
+        buf_free(&png_hex);
+        buf_free(&thumb_hex);
+        if (r->status)
+            break;   /* the database went away: query() replied */
+    }
+    PQclear(res);
+    if (r->status)
+        return -1;
+    res = query(r, &count_archives_stmt, NULL);
+    if (!res)
+        return -1;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "success", json_object_new_boolean(1));
+    json_object_object_add(o, "archives", json_object_new_int64(atoll(PQgetvalue(res, 0, 0))));
+    json_object_object_add(o, "images_rendered", json_object_new_int(rendered));
+    json_object_object_add(o, "images_failed", json_object_new_int(failed));
+    PQclear(res);
+    return reply_json(r, 200, o);
+}

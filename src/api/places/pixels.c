@@ -1,0 +1,202 @@
+/* pixels.c — the current canvas and pixel placement. A placement is validated (bounds, palette,
+ * the mode's rules), then the placer's cooldown is taken in memcached, then it is committed in
+ * PostgreSQL before the 201. */
+#include "guildhall.h"
+#include "api/places/places.h"
+#include "api/places/canvas.h"
+#include "cache.h"
+#include "db.h"
+#include "metrics.h"
+#include "request.h"
+
+/* The current mode's rules, the canvas size and the placer's faction colour (NULL without one). */
+DB_STMT(placement_rules_stmt, 2, true,
+        "SELECT c.rules::text, s.width, s.height, f.color "
+        "FROM get_current_game_mode() c CROSS JOIN places_settings s "
+        "LEFT JOIN (SELECT faction_id FROM places_users WHERE $1 = 'user' AND id = $2::uuid "
+        "           UNION ALL SELECT faction_id FROM agents WHERE $1 = 'agent' AND id = $2::uuid) p ON true "
+        "LEFT JOIN factions f ON f.id = p.faction_id");
+DB_STMT(place_stmt, 5, false,
+        "SELECT places_ts(place_pixel($1::uuid, $2::uuid, $3::int, $4::int, $5::int))");
+
+int places_canvas(struct request *r)
+{
+    struct buf packed = {0}, gz = {0};
+    int width, height, rc = -1;
+    if (places_load_canvas(r, &packed, &width, &height)) {
+        if (canvas_gzip((const uint8_t *)packed.data, packed.len, &gz)) {
+            add_header(r, "Content-Encoding: gzip");
+            add_header(r, "X-Canvas-Width: %d", width);
+            add_header(r, "X-Canvas-Height: %d", height);
+            rc = reply_text(r, 200, "application/octet-stream", gz.data, gz.len);
+        } else {
+            rc = fail(r, 500, "Internal error");
+        }
+    }
+    buf_free(&packed);
+    buf_free(&gz);
+    return rc;
+}
+
+static bool body_int(struct request *r, const char *name, int *out)
+{
+    json_object *v;
+    if (!json_object_is_type(r->body, json_type_object) || !json_object_object_get_ex(r->body, name, &v)) {
+        fail(r, 400, "Missing required field: %s", name);
+        return false;
+    }
+    if (!json_object_is_type(v, json_type_int)) {
+        fail(r, 400, "Invalid field: %s must be an integer", name);
+        return false;
+    }
+    int64_t n = json_object_get_int64(v);
+    if (n < INT32_MIN || n > INT32_MAX) {
+        fail(r, 400, "Invalid field: %s is out of range", name);
+        return false;
+    }
+    *out = (int)n;
+    return true;
+}
+
+/* Checks the mode's rules; replies and returns false on a violation. */
+static bool rules_allow(struct request *r, json_object *rules, int color, const char *faction_color)
+{
+    json_object *palette, *factions;
+    if (json_object_object_get_ex(rules, "palette", &palette) && json_object_is_type(palette, json_type_array)) {
+        bool allowed = false;
+        for (size_t i = 0; i < json_object_array_length(palette); i++)
+            allowed |= json_object_get_int(json_object_array_get_idx(palette, i)) == color;
+        if (!allowed) {
+            fail(r, 400, "Invalid field: color %d is not in this week's palette", color);
+            return false;
+        }
+    }
+    if (json_object_object_get_ex(rules, "factions", &factions) && json_object_get_boolean(factions)) {
+        if (!faction_color) {
+            fail(r, 403, "This week's mode needs a faction: the placer has none");
+            return false;
+        }
+        if (atoi(faction_color) != color) {
+            fail(r, 400, "Invalid field: color must be your faction's colour (%s)", faction_color);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Takes the placer's cooldown: the key holds the instant the next placement is allowed.
+ * Returns 0 when taken, or the µs left to wait. memcached down: no cooldown (counted). */
+static uint64_t take_cooldown(struct request *r, long cooldown_ms, uint64_t now, uint64_t *next_at)
+{
+    char key[96], val[32];
+    snprintf(key, sizeof(key), "cd:%s", r->key_subject);
+    *next_at = now + (uint64_t)cooldown_ms * 1000u;
+    int n = snprintf(val, sizeof(val), "%llu", (unsigned long long)*next_at);
+    time_t ttl = (time_t)((cooldown_ms + 999) / 1000);
+    for (int attempt = 0; attempt < 4; attempt++) {
+        enum mc_status st = mc_add(r->svc->mc, key, val, (size_t)n, ttl);
+        if (st == MC_OK)
+            return 0;
+        struct buf cur = {0};
+        uint64_t cas = 0;
+        st = st == MC_EXISTS ? mc_gets(r->svc->mc, key, &cur, &cas) : MC_ERROR;
+        uint64_t until = st == MC_OK ? strtoull(cur.data, NULL, 10) : 0;
+        buf_free(&cur);
+        if (st == MC_MISS)
+            continue;   /* expired between the two calls */
+        if (st != MC_OK) {
+            metrics_count(r->svc, M_CACHE_ERROR);
+            return 0;
+        }
+        if (until > now) {
+            *next_at = until;
+            return until - now;
+        }
+        /* memcached keeps whole seconds: the stored instant has passed, so the slot is free */
+        if (mc_cas(r->svc->mc, key, val, (size_t)n, ttl, cas) == MC_OK)
+            return 0;
+    }
+    return 0;
+}
+
+static void release_cooldown(struct request *r)
+{
+    char key[96];
+    snprintf(key, sizeof(key), "cd:%s", r->key_subject);
+    mc_delete(r->svc->mc, key);
+}
+
+int places_place_pixel(struct request *r)
+{
+    int x, y, color;
+    if (!body_int(r, "x", &x) || !body_int(r, "y", &y) || !body_int(r, "color", &color))
+        return -1;
+    const char *subject = r->key_subject;
+    const char *colon = subject ? strchr(subject, ':') : NULL;
+    if (!colon)
+        return fail(r, 403, "This key is not bound to a user or agent");
+    char kind[8];
+    snprintf(kind, sizeof(kind), "%.*s", (int)(colon - subject), subject);
+    const char *rp[] = {kind, colon + 1};
+    PGresult *res = query(r, &placement_rules_stmt, rp);
+    if (!res)
+        return -1;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return fail(r, 503, "No week is open");
+    }
+    int width = atoi(PQgetvalue(res, 0, 1)), height = atoi(PQgetvalue(res, 0, 2));
+    json_object *rules = json_tokener_parse(PQgetvalue(res, 0, 0)), *cd;
+    char faction_color[8] = "";
+    if (!PQgetisnull(res, 0, 3))
+        snprintf(faction_color, sizeof(faction_color), "%s", PQgetvalue(res, 0, 3));
+    PQclear(res);
+    int rc = -1;
+    if (x < 0 || x >= width || y < 0 || y >= height) {
+        fail(r, 400, "Invalid field: x must be 0..%d and y 0..%d", width - 1, height - 1);
+        goto out;
+    }
+    if (color < 0 || color >= CANVAS_PALETTE_SIZE) {
+        fail(r, 400, "Invalid field: color must be 0..%d", CANVAS_PALETTE_SIZE - 1);
+        goto out;
+    }
+    if (!rules_allow(r, rules, color, faction_color[0] ? faction_color : NULL))
+        goto out;
+    long cooldown_ms = json_object_object_get_ex(rules, "cooldown_ms", &cd) ? json_object_get_int64(cd) : 30000;
+    uint64_t now = now_us(), next_at;
+    uint64_t wait = take_cooldown(r, cooldown_ms, now, &next_at);
+    if (wait) {
+        char ts[32];
+        format_timestamp(ts, next_at, TS_SECONDS_Z);
+        fail(r, 429, "Cooldown: the next placement is allowed at %s", ts);
+        add_header(r, "Retry-After: %llu", (unsigned long long)((wait + 999999) / 1000000));
+        goto out;
+    }
+    char xs[16], ys[16], cs[16];
+    snprintf(xs, sizeof(xs), "%d", x);
+    snprintf(ys, sizeof(ys), "%d", y);
+    snprintf(cs, sizeof(cs), "%d", color);
+    bool is_user = !strcmp(kind, "user");
+    const char *pp[] = {is_user ? colon + 1 : NULL, is_user ? NULL : colon + 1, xs, ys, cs};
+    res = query(r, &place_stmt, pp);
+    if (!res) {
+        release_cooldown(r);   /* nothing was placed: the slot is not spent */
+        if (!strcmp(query_state(r), "GHBUD"))
+            fail(r, 403, "This week's pixel budget is spent");
+        goto out;
+    }
+    json_object *o = json_object_new_object();
+    char next[32];
+    format_timestamp(next, next_at, TS_SECONDS_Z);
+    json_object_object_add(o, "success", json_object_new_boolean(1));
+    json_object_object_add(o, "x", json_object_new_int(x));
+    json_object_object_add(o, "y", json_object_new_int(y));
+    json_object_object_add(o, "color", json_object_new_int(color));
+    json_object_object_add(o, "placed_at", json_object_new_string(PQgetvalue(res, 0, 0)));
+    json_object_object_add(o, "next_placement_at", json_object_new_string(next));
+    PQclear(res);
+    rc = reply_json(r, 201, o);
+out:
+    json_object_put(rules);
+    return rc;
+}

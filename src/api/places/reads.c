@@ -1,0 +1,170 @@
+/* reads.c — the public GETs. Each is one round trip to a SQL function that builds the JSON
+ * (sql/004_places_api.sql); responses are cached by the dispatcher per the route table. */
+#include "guildhall.h"
+#include "api/places/places.h"
+#include "db.h"
+#include "request.h"
+
+DB_STMT(modes_stmt, 0, true, "SELECT places_modes_json()");
+DB_STMT(current_stmt, 0, true, "SELECT places_current_json()");
+DB_STMT(archives_stmt, 5, true, "SELECT places_archives_json($1::int, $2::int, $3, $4::int, $5)");
+DB_STMT(archive_stmt, 2, true, "SELECT places_archive_json($1::uuid, $2)");
+DB_STMT(archive_canvas_stmt, 1, true, "SELECT canvas_gzip FROM canvas_archives WHERE id = $1::uuid");
+DB_STMT(archive_png_stmt, 1, true,
+        "SELECT image_png, thumbnail_png, canvas_gzip, width, height FROM canvas_archives WHERE id = $1::uuid");
+DB_STMT(archived_board_stmt, 2, true, "SELECT places_archived_leaderboard_json($1::uuid, $2)");
+DB_STMT(leaderboard_stmt, 2, true, "SELECT places_leaderboard_json($1, $2::int)");
+DB_STMT(agent_stats_stmt, 2, true, "SELECT places_agent_stats_json($1::uuid, $2::int)");
+DB_STMT(agent_current_stmt, 1, true, "SELECT places_agent_current_json($1::uuid)");
+
+/* Replies with the single text column of a one-row result; 404 when it is NULL or absent. */
+static int reply_json_column(struct request *r, PGresult *res, const char *what)
+{
+    if (!res)
+        return -1;
+    if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
+        PQclear(res);
+        return fail(r, 404, "%s not found", what);
+    }
+    reply_text(r, 200, "application/json", PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+int places_game_modes(struct request *r)
+{
+    return reply_json_column(r, query(r, &modes_stmt, NULL), "Game modes");
+}
+
+int places_current_mode(struct request *r)
+{
+    PGresult *res = query(r, &current_stmt, NULL);
+    if (!res)
+        return -1;
+    int rc = PQntuples(res) && !PQgetisnull(res, 0, 0) ? places_reply_with_canvas(r, PQgetvalue(res, 0, 0))
+                                                         : fail(r, 404, "No week is open");
+    PQclear(res);
+    return rc;
+}
+
+int places_archives(struct request *r)
+{
+    const char *params[] = {qstr(r, "page"), qstr(r, "limit"), qstr(r, "game_mode"), qstr(r, "year"),
+                            places_base_url(r)};
+    return reply_json_column(r, query(r, &archives_stmt, params), "Archives");
+}
+
+int places_archive(struct request *r)
+{
+    const char *id = places_path_uuid(r, "id");
+    if (!id)
+        return -1;
+    const char *params[] = {id, places_base_url(r)};
+    PGresult *res = query(r, &archive_stmt, params);
+    if (!res)
+        return -1;
+    int rc = PQntuples(res) && !PQgetisnull(res, 0, 0) ? places_reply_with_canvas(r, PQgetvalue(res, 0, 0))
+                                                         : fail(r, 404, "Archive %s not found", id);
+    PQclear(res);
+    return rc;
+}
+
+int places_archive_canvas(struct request *r)
+{
+    const char *id = places_path_uuid(r, "id");
+    if (!id)
+        return -1;
+    const char *params[] = {id};
+    PGresult *res = query(r, &archive_canvas_stmt, params);
+    if (!res)
+        return -1;
+    struct buf gz = {0};
+    int rc;
+    if (PQntuples(res) == 0)
+        rc = fail(r, 404, "Archive %s not found", id);
+    else if (!places_bytea_unhex(PQgetvalue(res, 0, 0), &gz))
+        rc = fail(r, 500, "Internal error");
+    else {
+        /* the stored bytes are already gzip: served as they are, decoded by the client */
+        add_header(r, "Content-Encoding: gzip");
+        rc = reply_text(r, 200, "application/octet-stream", gz.data ? gz.data : "", gz.len);
+    }
+    buf_free(&gz);
+    PQclear(res);
+    return rc;
+}
+
+static int archive_png(struct request *r, bool thumbnail)
+{
+    const char *id = places_path_uuid(r, "id");
+    if (!id)
+        return -1;
+    const char *params[] = {id};
+    PGresult *res = query(r, &archive_png_stmt, params);
+    if (!res)
+        return -1;
+    struct buf png = {0}, gz = {0};
+    int rc, col = thumbnail ? 1 : 0;
+    if (PQntuples(res) == 0) {
+        rc = fail(r, 404, "Archive %s not found", id);
+    } else if (!PQgetisnull(res, 0, col) && places_bytea_unhex(PQgetvalue(res, 0, col), &png)) {
+        rc = reply_text(r, 200, "image/png", png.data, png.len);
+    } else if (places_bytea_unhex(PQgetvalue(res, 0, 2), &gz) &&
+               places_render_png(gz.data, gz.len, atoi(PQgetvalue(res, 0, 3)), atoi(PQgetvalue(res, 0, 4)),
+                                 thumbnail ? 128 : 0, &png)) {
+        /* not rendered yet (cleanup-archives stores it): render this once on the fly */
+        rc = reply_text(r, 200, "image/png", png.data, png.len);
+    } else {
+        rc = fail(r, 500, "Internal error");
+    }
+    buf_free(&png);
+    buf_free(&gz);
+    PQclear(res);
+    return rc;
+}
+
+int places_archive_image(struct request *r)
+{
+    return archive_png(r, false);
+}
+
+int places_archive_thumbnail(struct request *r)
+{
+    return archive_png(r, true);
+}
+
+int places_leaderboard_current(struct request *r)
+{
+    /* the leaderboard is rebuilt at most once per cache lifetime: territory is computed here */
+    if (!places_refresh_territory(r))
+        return -1;
+    const char *params[] = {qstr(r, "type"), qstr(r, "limit")};
+    return reply_json_column(r, query(r, &leaderboard_stmt, params), "Leaderboard");
+}
+
+int places_leaderboard_archive(struct request *r)
+{
+    const char *id = places_path_uuid(r, "id");
+    if (!id)
+        return -1;
+    const char *params[] = {id, qstr(r, "type")};
+    return reply_json_column(r, query(r, &archived_board_stmt, params), "Archive");
+}
+
+int places_agent_stats(struct request *r)
+{
+    const char *id = places_path_uuid(r, "id");
+    if (!id)
+        return -1;
+    const char *params[] = {id, qstr(r, "weeks")};
+    return reply_json_column(r, query(r, &agent_stats_stmt, params), "Agent");
+}
+
+int places_agent_current_week(struct request *r)
+{
+    const char *id = places_path_uuid(r, "id");
+    if (!id)
+        return -1;
+    const char *params[] = {id};
+    return reply_json_column(r, query(r, &agent_current_stmt, params), "Agent");
+}
