@@ -163,8 +163,8 @@ int places_place_pixel(struct request *r)
     if (!rules_allow(r, rules, color, faction_color[0] ? faction_color : NULL))
         goto out;
     long cooldown_ms = json_object_object_get_ex(rules, "cooldown_ms", &cd) ? json_object_get_int64(cd) : 30000;
-    uint64_t now = now_us(), next_at;
-    uint64_t wait = take_cooldown(r, cooldown_ms, now, &next_at);
+    uint64_t now = now_us(), next_at = now;
+    uint64_t wait = cooldown_ms > 0 ? take_cooldown(r, cooldown_ms, now, &next_at) : 0;
     if (wait) {
         char ts[32];
         format_timestamp(ts, next_at, TS_SECONDS_Z);
