@@ -284,6 +284,7 @@ int places_snapshot_stats(struct request *r)
     }
     if (!o)
         o = json_object_new_object();
+    audit(r, "places.snapshot_stats", o);
     json_object_object_add(o, "success", json_object_new_boolean(1));
     return reply_json(r, 200, o);
 }
@@ -331,5 +332,6 @@ int places_cleanup_archives(struct request *r)
     json_object_object_add(o, "images_rendered", json_object_new_int(rendered));
     json_object_object_add(o, "images_failed", json_object_new_int(failed));
     PQclear(res);
+    audit(r, "places.cleanup_archives", o);
     return reply_json(r, 200, o);
 }
