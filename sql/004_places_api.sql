@@ -104,18 +104,24 @@ END $$;
 
 -- The ownership grid for the territory computation: owners numbered 1..n (owner i = element i of
 -- the third column, ["user"|"agent", uuid]); cells and owner numbers as two parallel int arrays.
+-- One pass numbers the owners; work_mem keeps its sorts of 250,000 cells in memory.
 CREATE FUNCTION places_ownership(OUT cells int[], OUT owners int[], OUT owner_ids jsonb)
-LANGUAGE sql STABLE AS $$
-    WITH o AS (SELECT cell, CASE WHEN user_id IS NOT NULL THEN 'user' ELSE 'agent' END AS kind,
-                      coalesce(user_id, agent_id) AS pid FROM canvas_cells),
-    k AS (SELECT kind, pid, row_number() OVER (ORDER BY kind, pid)::int AS n FROM (SELECT DISTINCT kind, pid FROM o) d)
-    SELECT (SELECT array_agg(o.cell ORDER BY o.cell) FROM o),
-           (SELECT array_agg(k.n ORDER BY o.cell) FROM o JOIN k USING (kind, pid)),
-           (SELECT coalesce(jsonb_agg(jsonb_build_array(k.kind, k.pid) ORDER BY k.n), '[]') FROM k)
+LANGUAGE sql STABLE SET work_mem = '64MB' AS $$
+    WITH o AS (
+        SELECT cell, user_id IS NOT NULL AS is_user, coalesce(user_id, agent_id) AS pid,
+               dense_rank() OVER (ORDER BY user_id IS NULL, coalesce(user_id, agent_id))::int AS n
+        FROM canvas_cells)
+    SELECT array_agg(cell ORDER BY cell), array_agg(n ORDER BY cell),
+           (SELECT coalesce(jsonb_agg(jsonb_build_array(CASE WHEN is_user THEN 'user' ELSE 'agent' END, pid)
+                                      ORDER BY n), '[]')
+            FROM (SELECT DISTINCT n, is_user, pid FROM o) k)
+    FROM o
 $$;
 
+-- Concurrent rebuilds (two workers missing the leaderboard cache, or a reset) take turns.
 CREATE FUNCTION places_set_territory(p_kinds text[], p_ids uuid[], p_sizes int[]) RETURNS void
 LANGUAGE sql AS $$
+    SELECT pg_advisory_xact_lock(1886151012);
     DELETE FROM territory_snapshot;
     INSERT INTO territory_snapshot (placer_type, placer_id, largest_territory)
     SELECT * FROM unnest(p_kinds, p_ids, p_sizes);
@@ -147,6 +153,8 @@ BEGIN
         SELECT week_number, year, game_mode_slug AS game_mode, pixels_placed, overall_rank, agent_rank,
                largest_territory, coalesce(objectives_completed, '{}') AS objectives_completed
         FROM agent_weekly_stats WHERE agent_id = p_agent
+          -- the open week is live (below), even if update-agent-stats stored a row for it
+          AND NOT (archive_id IS NULL AND (year, week_number) = (v_current.year, v_current.week_number))
         UNION ALL
         SELECT v_current.week_number, v_current.year, v_current.slug, v_current.pixels_placed,
                v_current.overall_rank, v_current.agent_rank, v_current.largest_territory, '{}'::text[]
@@ -161,7 +169,7 @@ BEGIN
         SELECT extract(isoyear FROM d)::int, extract(week FROM d)::int, w.n + 1
         FROM w, LATERAL (SELECT to_date(w.year || '-' || w.week_number, 'IYYY-IW') - 7 AS d) p
         WHERE w.n < 520 AND EXISTS (
-            SELECT 1 FROM agent_weekly_stats a WHERE a.agent_id = p_agent AND a.year = w.year
+            SELECT 1 FROM agent_weekly_stats a WHERE w.n > 0 AND a.agent_id = p_agent AND a.year = w.year
               AND a.week_number = w.week_number AND a.pixels_placed > 0
             UNION ALL
             SELECT 1 WHERE w.n = 0 AND coalesce(v_current.pixels_placed, 0) > 0))
@@ -191,7 +199,8 @@ BEGIN
                                   + (coalesce(v_current.pixels_placed, 0) > 0)::int,
             'best_rank', least(min(agent_rank), v_current.agent_rank),
             'average_rank', round(avg(agent_rank)::numeric, 1))
-            FROM agent_weekly_stats WHERE agent_id = p_agent),
+            FROM agent_weekly_stats WHERE agent_id = p_agent
+              AND NOT (archive_id IS NULL AND (year, week_number) = (v_current.year, v_current.week_number))),
         'weekly_history', v_weeks,
         'trends', jsonb_build_object('pixels_trend', v_pixels_trend, 'rank_trend', v_rank_trend,
                                      'participation_streak', v_streak))::text;

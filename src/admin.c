@@ -201,6 +201,19 @@ static int keys_create(const struct config *cfg, const char *scopes, const char 
     key_generate(key, id, hash);
     for (int i = 0; i < KEY_HASH_LEN; i++)
         snprintf(hex + 2 * i, 3, "%02x", hash[i]);
+    if (subject_type[0]) {
+        const char *sp[] = {subject_type, subject_id};
+        PGresult *found = PQexecParams(conn, "SELECT 1 FROM places_users WHERE $1 = 'user' AND id::text = $2 "
+                                             "UNION ALL SELECT 1 FROM agents WHERE $1 = 'agent' AND id::text = $2",
+                                       2, NULL, sp, NULL, NULL, 0);
+        bool exists = exec_ok(conn, found, "looking up the subject") && PQntuples(found) > 0;
+        PQclear(found);
+        if (!exists) {
+            fprintf(stderr, "guildhall-admin: no %s with id %s\n", subject_type, subject_id);
+            PQfinish(conn);
+            return 2;
+        }
+    }
     const char *p[] = {id, hex, scopes, label ? label : "", subject_type[0] ? subject_type : NULL,
                        subject_id[0] ? subject_id : NULL};
     int rc = 1;

@@ -4,6 +4,7 @@
 #include "cache.h"
 
 #include <libmemcached/memcached.h>
+#include <time.h>
 
 struct mc {
     memcached_st *st;
@@ -124,19 +125,25 @@ enum mc_status mc_gets(struct mc *mc, const char *key, struct buf *out, uint64_t
     return st;
 }
 
+/* memcached reads an expiration over 30 days as an absolute Unix time, not a lifetime. */
+static time_t expiration(time_t ttl)
+{
+    return ttl > 2592000 ? time(NULL) + ttl : ttl;
+}
+
 enum mc_status mc_set(struct mc *mc, const char *key, const void *val, size_t len, time_t ttl)
 {
-    return status_of(memcached_set(mc->st, key, strlen(key), val, len, ttl, 0));
+    return status_of(memcached_set(mc->st, key, strlen(key), val, len, expiration(ttl), 0));
 }
 
 enum mc_status mc_add(struct mc *mc, const char *key, const void *val, size_t len, time_t ttl)
 {
-    return status_of(memcached_add(mc->st, key, strlen(key), val, len, ttl, 0));
+    return status_of(memcached_add(mc->st, key, strlen(key), val, len, expiration(ttl), 0));
 }
 
 enum mc_status mc_cas(struct mc *mc, const char *key, const void *val, size_t len, time_t ttl, uint64_t cas)
 {
-    return status_of(memcached_cas(mc->st, key, strlen(key), val, len, ttl, 0, cas));
+    return status_of(memcached_cas(mc->st, key, strlen(key), val, len, expiration(ttl), 0, cas));
 }
 
 enum mc_status mc_delete(struct mc *mc, const char *key)

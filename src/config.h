@@ -25,6 +25,9 @@ struct config {
     char *webhook_error_url;
     char *webhook_audit_url;
     char *nchan_publish_url;
+    char *scheduler_birthday_webhook_url;
+    char *scheduler_visitor_webhook_url;
+    int scheduler_webhook_timeout_ms;
     int webhook_timeout_ms;
     int key_cache_seconds;
     int auth_failure_report_seconds;

@@ -217,8 +217,11 @@ static void run_route(struct request *r)
     const struct route *table = routes_table(&n);
     const struct route *route = NULL;
     enum match_result m = router_match(table, n, r->method, r->path, &route, &r->params, allow, sizeof(allow));
+    /* ops internals are invisible on the public listener; the ops listener serves only them */
     if (m == MATCH_OK && (route->flags & ROUTE_OPS_ONLY) && !r->ops_listener)
-        m = MATCH_NO_PATH;   /* ops internals are invisible on the public listener */
+        m = MATCH_NO_PATH;
+    if (m == MATCH_OK && r->ops_listener && route->family != FAM_OPS)
+        m = MATCH_NO_PATH;
     if (m == MATCH_NO_PATH) {
         fail(r, 404, "Not found");
         return;

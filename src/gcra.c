@@ -39,7 +39,8 @@ bool gcra_parse_rule(const char *spec, struct rate_rule *rule)
 {
     long limit = 0, period = 0, burst = 0;
     int n = sscanf(spec, "%ld/%ld/%ld", &limit, &period, &burst);
-    if (n < 2 || limit <= 0 || period <= 0 || (n == 3 && burst <= 0))
+    /* the emission interval is whole microseconds: a finer rate would make it 0 */
+    if (n < 2 || limit <= 0 || period <= 0 || (n == 3 && burst <= 0) || limit > period * 1000000L)
         return false;
     rule->limit = limit;
     rule->period_s = period;

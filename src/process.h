@@ -9,6 +9,9 @@ struct shm;
 NORETURN void worker_main(const struct config *cfg, int listen_fd, struct shm *shm, int slot);
 /* Scheduler: delivers the outbox (and later runs jobs); never returns. */
 NORETURN void scheduler_main(const struct config *cfg, struct shm *shm);
+/* Scheduler: delivers everything in the outbox that is due now (the built-in drain job). */
+struct services;
+void scheduler_drain_outbox(struct services *svc, int *delivered);
 /* Master: forks and supervises; returns the exit status. config_path is re-read on SIGHUP. */
 int master_run(struct config *cfg, const char *config_path, int listen_fd, struct shm *shm);
 /* Renames the process as ps and /proc/PID/cmdline show it ("guildhalld: worker"). */

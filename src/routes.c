@@ -5,6 +5,7 @@
 #include "gcra.h"
 #include "api/ops/ops.h"
 #include "api/places/places.h"
+#include "api/scheduler/jobs.h"
 #include "api/test/test_routes.h"
 
 /* Limits are configuration (CONTRACT 5); routes_init() fills them from the settings. */
@@ -47,6 +48,17 @@ static const struct qparam board_archive_query[] = {
     {"type", Q_ENUM, "agents", 0, 0, false, board_types},
     {NULL, 0, NULL, 0, 0, false, NULL},
 };
+static const struct qparam jobs_query[] = {
+    {"enabled_only", Q_BOOL, "false", 0, 0, false, NULL},
+    {"include_system", Q_BOOL, "false", 0, 0, false, NULL},
+    {NULL, 0, NULL, 0, 0, false, NULL},
+};
+static const struct qparam history_query[] = {
+    {"limit", Q_INT, "50", 1, 200, true, NULL},
+    {NULL, 0, NULL, 0, 0, false, NULL},
+};
+#define SCHED_LIMIT {&rl_scheduler, NULL}
+
 static const struct qparam agent_query[] = {
     {"weeks", Q_INT, "10", 1, 52, false, NULL},
     {NULL, 0, NULL, 0, 0, false, NULL},
@@ -90,6 +102,15 @@ static const struct route production[] = {
     {"POST", "/api/admin/reset-week", FAM_PLACES, places_reset_week, "service_role", {&rl_places_admin, NULL}, NULL, NULL, ROUTE_OPTIONAL_BODY, 0},
     {"POST", "/api/admin/update-agent-stats", FAM_PLACES, places_update_agent_stats, "service_role", {&rl_places_admin, NULL}, NULL, NULL, ROUTE_JSON_BODY, 0},
     {"POST", "/api/admin/snapshot-stats", FAM_PLACES, places_snapshot_stats, "service_role", {&rl_places_admin, NULL}, NULL, NULL, ROUTE_OPTIONAL_BODY, 0},
+    {"GET", "/scheduler/jobs", FAM_SCHEDULER, scheduler_list_jobs, "scheduler", SCHED_LIMIT, NULL, jobs_query, 0, 0},
+    {"POST", "/scheduler/jobs", FAM_SCHEDULER, scheduler_create_job, "scheduler", SCHED_LIMIT, NULL, NULL, ROUTE_JSON_BODY, 0},
+    {"GET", "/scheduler/jobs/{job_id}", FAM_SCHEDULER, scheduler_get_job, "scheduler", SCHED_LIMIT, NULL, NULL, 0, 0},
+    {"PUT", "/scheduler/jobs/{job_id}", FAM_SCHEDULER, scheduler_update_job, "scheduler", SCHED_LIMIT, NULL, NULL, ROUTE_JSON_BODY, 0},
+    {"DELETE", "/scheduler/jobs/{job_id}", FAM_SCHEDULER, scheduler_delete_job, "scheduler", SCHED_LIMIT, NULL, NULL, 0, 0},
+    {"POST", "/scheduler/jobs/{job_id}/toggle", FAM_SCHEDULER, scheduler_toggle_job, "scheduler", SCHED_LIMIT, NULL, NULL, ROUTE_OPTIONAL_BODY, 0},
+    {"POST", "/scheduler/jobs/{job_id}/run", FAM_SCHEDULER, scheduler_run_job, "scheduler", SCHED_LIMIT, NULL, NULL, ROUTE_OPTIONAL_BODY, 0},
+    {"GET", "/scheduler/jobs/{job_id}/history", FAM_SCHEDULER, scheduler_job_history, "scheduler", SCHED_LIMIT, NULL, history_query, 0, 0},
+    {"GET", "/scheduler/health", FAM_SCHEDULER, scheduler_health, NULL, NO_LIMIT, NULL, NULL, 0, 0},
     {"POST", "/api/admin/cleanup-archives", FAM_PLACES, places_cleanup_archives, "service_role", {&rl_places_admin, NULL}, NULL, NULL, ROUTE_OPTIONAL_BODY, 0},
 };
 

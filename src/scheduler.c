@@ -8,6 +8,8 @@
 #include "process.h"
 #include "request.h"
 #include "webhook.h"
+#include "cache.h"
+#include "api/scheduler/engine.h"
 
 #include <curl/curl.h>
 #include <json-c/json.h>
@@ -20,11 +22,13 @@
 
 /* Claims due rows with a lease, so a process killed mid-delivery only delays them. */
 DB_STMT(claim_outbox, 0, false,
-        "UPDATE outbox SET next_attempt_at = now() + interval '" LEASE "', attempts = attempts + 1 "
+        "WITH claimed AS (UPDATE outbox SET next_attempt_at = now() + interval '" LEASE "', "
+        "attempts = attempts + 1 "
         "WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= now() "
         "AND kind IN ('audit_webhook', 'error_webhook', 'nchan') "
         "ORDER BY id LIMIT " "20" " FOR UPDATE SKIP LOCKED) "
-        "RETURNING id, kind, payload::text, attempts");
+        "RETURNING id, kind, payload::text, attempts) "
+        "SELECT * FROM claimed ORDER BY id");   /* RETURNING has no order: events must go out in theirs */
 DB_STMT(mark_delivered, 2, false, "UPDATE outbox SET delivered_at = now(), last_error = $2 WHERE id = $1");
 /* Back-off: 2^attempts seconds, at most 10 minutes; never given up on. */
 DB_STMT(mark_failed, 3, false,
@@ -102,6 +106,15 @@ static int deliver_outbox(const struct config *cfg, struct services *svc)
     return n;
 }
 
+/* The built-in "outbox drain" job: everything that is due now. */
+void scheduler_drain_outbox(struct services *svc, int *delivered)
+{
+    uint64_t before = metrics_sum(svc->shm, M_OUTBOX_DELIVERED);
+    for (int round = 0; round < 50 && deliver_outbox(svc->cfg, svc) == BATCH; round++)
+        ;
+    *delivered = (int)(metrics_sum(svc->shm, M_OUTBOX_DELIVERED) - before);
+}
+
 static void report_auth_failures(struct services *svc, uint64_t *last_total, uint64_t *last_report)
 {
     uint64_t now = monotonic_us();
@@ -128,7 +141,8 @@ static void wait_for_work(struct services *svc, int timeout_ms)
 {
     PGconn *conn = db_conn(svc->db);
     if (conn && !listening)
-        listening = db_command(svc->db, "LISTEN guildhall_outbox") == DB_OK;
+        listening = db_command(svc->db, "LISTEN guildhall_outbox") == DB_OK &&
+                    db_command(svc->db, "LISTEN guildhall_jobs") == DB_OK;
     if (!conn || !listening) {
         listening = false;
         usleep((useconds_t)timeout_ms * 1000);
@@ -168,16 +182,19 @@ void scheduler_main(const struct config *cfg, struct shm *shm)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
     struct services svc = {.cfg = cfg, .db = db_open(cfg->database_url, cfg->db_statement_timeout_ms),
+                           .mc = mc_open(cfg->memcached_servers, cfg->memcached_timeout_ms),
                            .shm = shm, .slot = SLOT_SCHEDULER};
     uint64_t auth_total = metrics_sum(shm, M_AUTH_FAILURES), auth_report = monotonic_us();
     while (!stopping) {
         shm->scheduler_heartbeat_us = now_us();
         int claimed = deliver_outbox(cfg, &svc);
+        int ran = engine_tick(&svc);
         report_auth_failures(&svc, &auth_total, &auth_report);
-        if (claimed < BATCH && !stopping)
-            wait_for_work(&svc, 1000);
+        if (claimed < BATCH && !ran && !stopping)
+            wait_for_work(&svc, engine_wait_ms(&svc, 1000));
     }
     db_close(svc.db);
+    mc_close(svc.mc);
     curl_global_cleanup();
     _exit(0);
 }

@@ -4,11 +4,23 @@
 
 #include <curl/curl.h>
 
-static size_t discard(char *p, size_t size, size_t n, void *ud)
+#define REPLY_MAX 65536
+
+static size_t keep(char *p, size_t size, size_t n, void *ud)
 {
-    (void)p;
-    (void)ud;
+    struct buf *reply = ud;
+    if (reply && reply->len + size * n <= REPLY_MAX)
+        buf_append(reply, p, size * n);
     return size * n;
+}
+
+static bool post(const char *url, const char *json, const char *header, int timeout_ms, struct buf *reply,
+                 char *err, size_t errlen);
+
+bool webhook_post_reply(const char *url, const char *json, int timeout_ms, struct buf *reply, char *err,
+                        size_t errlen)
+{
+    return post(url, json, NULL, timeout_ms, reply, err, errlen);
 }
 
 bool webhook_post(const char *url, const char *json, int timeout_ms, char *err, size_t errlen)
@@ -18,6 +30,12 @@ bool webhook_post(const char *url, const char *json, int timeout_ms, char *err, 
 
 bool webhook_post_with(const char *url, const char *json, const char *header, int timeout_ms, char *err,
                        size_t errlen)
+{
+    return post(url, json, header, timeout_ms, NULL, err, errlen);
+}
+
+static bool post(const char *url, const char *json, const char *header, int timeout_ms, struct buf *reply,
+                 char *err, size_t errlen)
 {
     CURL *c = curl_easy_init();
     if (!c) {
@@ -33,7 +51,8 @@ bool webhook_post_with(const char *url, const char *json, const char *header, in
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, reply);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "guildhall/" GH_VERSION);
     CURLcode rc = curl_easy_perform(c);
     long code = 0;

@@ -8,4 +8,8 @@ bool webhook_post(const char *url, const char *json, int timeout_ms, char *err, 
 bool webhook_post_with(const char *url, const char *json, const char *header, int timeout_ms, char *err,
                        size_t errlen) MUSTCHECK;
 
+/* The same, keeping up to 64 KiB of the reply's body in reply. */
+bool webhook_post_reply(const char *url, const char *json, int timeout_ms, struct buf *reply, char *err,
+                        size_t errlen) MUSTCHECK;
+
 #endif

@@ -92,6 +92,8 @@ static void rule_specs_parse(void **state)
     assert_false(gcra_parse_rule("0/60", &r));
     assert_false(gcra_parse_rule("abc", &r));
     assert_false(gcra_parse_rule("5/0", &r));
+    assert_false(gcra_parse_rule("100000000/60", &r));   /* under 1 µs per request */
+    assert_true(gcra_parse_rule("60000000/60", &r));
 }
 
 int main(void)

@@ -9,13 +9,14 @@
 #include "metrics.h"
 #include "request.h"
 
-/* The current mode's rules, the canvas size and the placer's faction colour (NULL without one). */
-DB_STMT(placement_rules_stmt, 2, true,
-        "SELECT c.rules::text, s.width, s.height, f.color "
-        "FROM get_current_game_mode() c CROSS JOIN places_settings s "
-        "LEFT JOIN (SELECT faction_id FROM places_users WHERE $1 = 'user' AND id = $2::uuid "
-        "           UNION ALL SELECT faction_id FROM agents WHERE $1 = 'agent' AND id = $2::uuid) p ON true "
-        "LEFT JOIN factions f ON f.id = p.faction_id");
+/* The current mode's rules, the canvas size, the placer's faction colour (NULL without one) and
+ * whether the placer exists. One statement per placer kind, so PostgreSQL can keep a generic plan. */
+#define PLACEMENT_RULES(table)                                                                        \
+    "SELECT c.rules::text, s.width, s.height, f.color, p.id IS NOT NULL "                            \
+    "FROM get_current_game_mode() c CROSS JOIN places_settings s "                                    \
+    "LEFT JOIN " table " p ON p.id = $1::uuid LEFT JOIN factions f ON f.id = p.faction_id"
+DB_STMT(user_rules_stmt, 1, true, PLACEMENT_RULES("places_users"));
+DB_STMT(agent_rules_stmt, 1, true, PLACEMENT_RULES("agents"));
 DB_STMT(place_stmt, 5, false,
         "SELECT places_ts(place_pixel($1::uuid, $2::uuid, $3::int, $4::int, $5::int))");
 
@@ -137,13 +138,18 @@ int places_place_pixel(struct request *r)
         return fail(r, 403, "This key is not bound to a user or agent");
     char kind[8];
     snprintf(kind, sizeof(kind), "%.*s", (int)(colon - subject), subject);
-    const char *rp[] = {kind, colon + 1};
-    PGresult *res = query(r, &placement_rules_stmt, rp);
+    bool is_user = !strcmp(kind, "user");
+    const char *rp[] = {colon + 1};
+    PGresult *res = query(r, is_user ? &user_rules_stmt : &agent_rules_stmt, rp);
     if (!res)
         return -1;
     if (PQntuples(res) == 0) {
         PQclear(res);
         return fail(r, 503, "No week is open");
+    }
+    if (PQgetvalue(res, 0, 4)[0] != 't') {
+        PQclear(res);
+        return fail(r, 403, "This key's %s does not exist", kind);
     }
     int width = atoi(PQgetvalue(res, 0, 1)), height = atoi(PQgetvalue(res, 0, 2));
     json_object *rules = json_tokener_parse(PQgetvalue(res, 0, 0)), *cd;
@@ -176,7 +182,6 @@ int places_place_pixel(struct request *r)
     snprintf(xs, sizeof(xs), "%d", x);
     snprintf(ys, sizeof(ys), "%d", y);
     snprintf(cs, sizeof(cs), "%d", color);
-    bool is_user = !strcmp(kind, "user");
     const char *pp[] = {is_user ? colon + 1 : NULL, is_user ? NULL : colon + 1, xs, ys, cs};
     res = query(r, &place_stmt, pp);
     if (!res) {

@@ -1,0 +1,312 @@
+/* engine.c — exactly-once runs across hosts: a job is claimed and its next_run_at advanced in one
+ * transaction that holds the row lock, so another engine skips it (SKIP LOCKED) and then sees it
+ * no longer due. A partial unique index allows one running execution per job. Missed runs
+ * coalesce: a job found overdue runs once and its next run is computed from now. */
+#include "guildhall.h"
+#include "api/scheduler/engine.h"
+#include "api/scheduler/schedule.h"
+#include "api/places/places.h"
+#include "config.h"
+#include "db.h"
+#include "dispatch.h"
+#include "log.h"
+#include "metrics.h"
+#include "process.h"
+#include "request.h"
+#include "routes.h"
+#include "webhook.h"
+
+#define CLAIM_BATCH 16
+#define RECOVERY_EVERY_US 2000000u
+
+
+/* Runs whose scheduler connection is gone were orphaned by a crash: they failed. */
+DB_STMT(recover_stmt, 0, false,
+        "WITH dead AS (UPDATE scheduler_runs SET status = 'failed', finished_at = now(), "
+        " error = 'the scheduler process running it stopped before it finished' "
+        " WHERE status = 'running' AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = runner_pid) "
+        " RETURNING job_id, started_at, error) "
+        "UPDATE scheduler_jobs j SET last_run_status = 'failed', last_run_error = dead.error, "
+        " last_run_at = dead.started_at FROM dead WHERE j.id = dead.job_id RETURNING j.id");
+DB_STMT(unscheduled_stmt, 0, true,
+        "SELECT id, schedule_type, schedule_config::text, extract(epoch FROM anchor_at)::bigint "
+        "FROM scheduler_jobs WHERE enabled AND next_run_at IS NULL LIMIT 100");
+DB_STMT(set_next_stmt, 2, false,
+        "UPDATE scheduler_jobs SET next_run_at = to_timestamp($2::bigint) WHERE id = $1::uuid AND enabled");
+DB_STMT(claim_stmt, 0, false,
+        "SELECT id, bot_type, coalesce(job_kind, ''), schedule_type, schedule_config::text, bot_config::text, "
+        "extract(epoch FROM anchor_at)::bigint, enabled AND next_run_at <= now(), "
+        "coalesce(extract(epoch FROM next_run_at)::bigint, 0) "
+        "FROM scheduler_jobs j WHERE ((enabled AND next_run_at <= now()) OR run_requested_at IS NOT NULL) "
+        "AND NOT EXISTS (SELECT 1 FROM scheduler_runs r WHERE r.job_id = j.id AND r.status = 'running') "
+        "ORDER BY next_run_at NULLS LAST LIMIT " "16" " FOR UPDATE SKIP LOCKED");
+DB_STMT(start_run_stmt, 3, false,
+        "WITH run AS (INSERT INTO scheduler_runs (job_id, scheduled_for, status, runner_pid) "
+        " VALUES ($1::uuid, to_timestamp(nullif($3::bigint, 0)), 'running', pg_backend_pid()) RETURNING id), "
+        "job AS (UPDATE scheduler_jobs SET run_requested_at = NULL, "
+        " next_run_at = CASE WHEN $2::bigint > 0 THEN to_timestamp($2::bigint) ELSE next_run_at END "
+        " WHERE id = $1::uuid) "
+        "SELECT id FROM run");
+DB_STMT(finish_run_stmt, 6, false,
+        "WITH run AS (UPDATE scheduler_runs SET status = $2, finished_at = now(), result = $3::jsonb, "
+        " error = $4, messages_sent = $5::int, profiles_visited = $6::int WHERE id = $1::uuid "
+        " RETURNING job_id, started_at) "
+        "UPDATE scheduler_jobs j SET last_run_at = run.started_at, last_run_status = $2, last_run_error = $4 "
+        "FROM run WHERE j.id = run.job_id");
+DB_STMT(next_due_stmt, 0, true,
+        "SELECT floor(extract(epoch FROM min(next_run_at) - now()) * 1000)::bigint, "
+        "bool_or(run_requested_at IS NOT NULL) FROM scheduler_jobs WHERE enabled OR run_requested_at IS NOT NULL");
+
+struct claimed {
+    char id[40], run_id[40], bot_type[16], kind[40];
+    char *bot_config;
+};
+
+struct outcome {
+    const char *status;       /* success, failed, skipped */
+    char error[256];
+    json_object *result;      /* owned */
+    long messages_sent, profiles_visited;
+};
+
+static uint64_t last_recovery_us;
+
+static void recover_orphans(struct services *svc)
+{
+    uint64_t now = monotonic_us();
+    if (now - last_recovery_us < RECOVERY_EVERY_US)
+        return;
+    last_recovery_us = now;
+    enum db_status st;
+    PGresult *res = db_exec(svc->db, &recover_stmt, NULL, &st);
+    if (st == DB_OK && PQntuples(res) > 0)
+        log_warn("marked %d orphaned run(s) failed", PQntuples(res));
+    PQclear(res);
+}
+
+static bool parse_schedule(const char *type, const char *config, struct schedule *s)
+{
+    enum schedule_type t;
+    char err[256];
+    json_object *cfg = json_tokener_parse(config), *normalized = NULL;
+    bool ok = schedule_type_parse(type, &t, err, sizeof(err)) && schedule_parse(t, cfg, s, &normalized, err, sizeof(err));
+    if (!ok)
+        log_error("stored schedule is invalid (%s): %s", config, err);
+    json_object_put(cfg);
+    json_object_put(normalized);
+    return ok;
+}
+
+static void schedule_new_jobs(struct services *svc)
+{
+    enum db_status st;
+    PGresult *res = db_exec(svc->db, &unscheduled_stmt, NULL, &st);
+    if (st != DB_OK)
+        return;
+    int64_t now = (int64_t)(now_us() / 1000000u);
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct schedule s;
+        if (!parse_schedule(PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), &s))
+            continue;
+        char next[24];
+        snprintf(next, sizeof(next), "%lld", (long long)schedule_next(&s, now, atoll(PQgetvalue(res, i, 3))));
+        const char *params[] = {PQgetvalue(res, i, 0), next};
+        PQclear(db_exec(svc->db, &set_next_stmt, params, &st));
+    }
+    PQclear(res);
+}
+
+/* Claims up to CLAIM_BATCH due jobs in one transaction; returns how many. */
+static int claim(struct services *svc, struct claimed *out)
+{
+    enum db_status st;
+    int n = 0;
+    if (db_command(svc->db, "BEGIN") != DB_OK)
+        return 0;
+    PGresult *res = db_exec(svc->db, &claim_stmt, NULL, &st);
+    if (st != DB_OK)
+        goto fail;
+    int64_t now = (int64_t)(now_us() / 1000000u);
+    for (int i = 0; i < PQntuples(res) && n < CLAIM_BATCH; i++) {
+        struct claimed *c = &out[n];
+        memset(c, 0, sizeof(*c));
+        snprintf(c->id, sizeof(c->id), "%s", PQgetvalue(res, i, 0));
+        snprintf(c->bot_type, sizeof(c->bot_type), "%s", PQgetvalue(res, i, 1));
+        snprintf(c->kind, sizeof(c->kind), "%s", PQgetvalue(res, i, 2));
+        bool due = PQgetvalue(res, i, 7)[0] == 't';
+        char next[24] = "0", scheduled[24];
+        snprintf(scheduled, sizeof(scheduled), "%s", due ? PQgetvalue(res, i, 8) : "0");
+        struct schedule s;
+        if (due && parse_schedule(PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), &s))
+            snprintf(next, sizeof(next), "%lld", (long long)schedule_next(&s, now, atoll(PQgetvalue(res, i, 6))));
+        const char *params[] = {c->id, next, scheduled};
+        PGresult *run = db_exec(svc->db, &start_run_stmt, params, &st);
+        if (st != DB_OK) {
+            PQclear(res);
+            goto fail;
+        }
+        snprintf(c->run_id, sizeof(c->run_id), "%s", PQgetvalue(run, 0, 0));
+        PQclear(run);
+        c->bot_config = xstrdup(PQgetvalue(res, i, 5));
+        n++;
+    }
+    PQclear(res);
+    if (db_command(svc->db, "COMMIT") == DB_OK)
+        return n;
+    for (int i = 0; i < n; i++)
+        free(out[i].bot_config);
+    return 0;
+fail:
+    for (int i = 0; i < n; i++)
+        free(out[i].bot_config);
+    (void)db_command(svc->db, "ROLLBACK");
+    return 0;
+}
+
+/* Built-in places jobs call the admin handlers themselves: the same code, not HTTP. */
+static void run_handler(struct services *svc, int (*handler)(struct request *), const char *pattern,
+                        struct outcome *o)
+{
+    size_t n;
+    const struct route *table = routes_table(&n), *route = NULL;
+    for (size_t i = 0; i < n && !route; i++)
+        if (!strcmp(table[i].pattern, pattern))
+            route = &table[i];
+    struct request r;
+    memset(&r, 0, sizeof(r));
+    r.svc = svc;
+    r.route = route;
+    r.method = xstrdup("POST");
+    r.path = xstrdup(pattern);
+    r.request_id = xstrdup("scheduler");
+    r.body = json_tokener_parse("{\"force\": false}");
+    snprintf(r.key_id, sizeof(r.key_id), "system");
+    if (!route) {
+        o->status = "failed";
+        snprintf(o->error, sizeof(o->error), "no route %s", pattern);
+    } else {
+        handler(&r);
+        if (!r.status)
+            r.status = 500;
+        o->result = json_tokener_parse(r.out.data ? r.out.data : "null");
+        o->status = r.status < 300 ? "success" : r.status == 409 ? "skipped" : "failed";
+        if (r.status >= 300)
+            snprintf(o->error, sizeof(o->error), "HTTP %d", r.status);
+    }
+    r.route = NULL;   /* route queries are not ours to free */
+    request_free(&r);
+}
+
+static const char *bot_webhook(const struct config *cfg, const char *bot_type)
+{
+    const char *url = !strcmp(bot_type, "birthday") ? cfg->scheduler_birthday_webhook_url
+                                                    : cfg->scheduler_visitor_webhook_url;
+    return url && *url ? url : NULL;
+}
+
+/* Birthday and visitor jobs POST their bot_config to the bot; the reply fills the history. */
+static void run_bot(struct services *svc, const struct claimed *c, struct outcome *o)
+{
+    json_object *cfg = json_tokener_parse(c->bot_config), *v;
+    if (cfg && json_object_object_get_ex(cfg, "dry_run", &v) && json_object_get_boolean(v)) {
+        o->status = "success";
+        o->result = json_object_new_object();
+        json_object_object_add(o->result, "dry_run", json_object_new_boolean(1));
+        json_object_put(cfg);
+        return;
+    }
+    const char *url = bot_webhook(svc->cfg, c->bot_type);
+    struct buf reply = {0};
+    o->status = "failed";
+    if (!url) {
+        snprintf(o->error, sizeof(o->error), "no webhook is configured for %s jobs", c->bot_type);
+    } else if (webhook_post_reply(url, c->bot_config, svc->cfg->scheduler_webhook_timeout_ms, &reply, o->error,
+                                  sizeof(o->error))) {
+        o->status = "success";
+        o->result = json_tokener_parse(reply.data ? reply.data : "");
+        if (!o->result || !json_object_is_type(o->result, json_type_object)) {
+            json_object_put(o->result);
+            o->result = json_object_new_object();
+        }
+        if (json_object_object_get_ex(o->result, "messages_sent", &v))
+            o->messages_sent = (long)json_object_get_int64(v);
+        if (json_object_object_get_ex(o->result, "profiles_visited", &v))
+            o->profiles_visited = (long)json_object_get_int64(v);
+    }
+    buf_free(&reply);
+    json_object_put(cfg);
+}
+
+static void execute(struct services *svc, const struct claimed *c, struct outcome *o)
+{
+    if (!strcmp(c->bot_type, "birthday") || !strcmp(c->bot_type, "visitor"))
+        run_bot(svc, c, o);
+    else if (!strcmp(c->kind, "places.reset_week"))
+        run_handler(svc, places_reset_week, "/api/admin/reset-week", o);
+    else if (!strcmp(c->kind, "places.snapshot_stats"))
+        run_handler(svc, places_snapshot_stats, "/api/admin/snapshot-stats", o);
+    else if (!strcmp(c->kind, "places.cleanup_archives"))
+        run_handler(svc, places_cleanup_archives, "/api/admin/cleanup-archives", o);
+    else if (!strcmp(c->kind, "outbox.drain")) {
+        int delivered = 0;
+        scheduler_drain_outbox(svc, &delivered);
+        o->status = "success";
+        o->result = json_object_new_object();
+        json_object_object_add(o->result, "delivered", json_object_new_int(delivered));
+    } else {
+        o->status = "failed";
+        snprintf(o->error, sizeof(o->error), "unknown job kind '%s'", c->kind);
+    }
+}
+
+static void finish(struct services *svc, const struct claimed *c, struct outcome *o)
+{
+    char sent[24], visited[24];
+    snprintf(sent, sizeof(sent), "%ld", o->messages_sent);
+    snprintf(visited, sizeof(visited), "%ld", o->profiles_visited);
+    const char *params[] = {c->run_id, o->status,
+                            o->result ? json_object_to_json_string_ext(o->result, JSON_C_TO_STRING_PLAIN) : NULL,
+                            o->error[0] ? o->error : NULL, sent, visited};
+    enum db_status st;
+    PQclear(db_exec(svc->db, &finish_run_stmt, params, &st));
+    if (st != DB_OK)
+        log_error("could not record the end of run %s", c->run_id);
+    metrics_count(svc, !strcmp(o->status, "success") ? M_SCHED_SUCCESS
+                       : !strcmp(o->status, "skipped") ? M_SCHED_SKIPPED
+                                                       : M_SCHED_FAILED);
+}
+
+int engine_tick(struct services *svc)
+{
+    struct claimed runs[CLAIM_BATCH];
+    recover_orphans(svc);
+    schedule_new_jobs(svc);
+    int n = claim(svc, runs);
+    for (int i = 0; i < n; i++) {
+        struct outcome o = {.status = "failed"};
+        execute(svc, &runs[i], &o);
+        finish(svc, &runs[i], &o);
+        if (strcmp(o.status, "success") != 0)
+            log_info("job %s run %s: %s %s", runs[i].id, runs[i].run_id, o.status, o.error);
+        json_object_put(o.result);
+        free(runs[i].bot_config);
+    }
+    return n;
+}
+
+int engine_wait_ms(struct services *svc, int max_ms)
+{
+    enum db_status st;
+    PGresult *res = db_exec(svc->db, &next_due_stmt, NULL, &st);
+    int wait = max_ms;
+    if (st == DB_OK) {
+        if (PQgetvalue(res, 0, 1)[0] == 't')
+            wait = 0;
+        else if (!PQgetisnull(res, 0, 0)) {
+            long long ms = atoll(PQgetvalue(res, 0, 0));
+            wait = ms <= 0 ? 0 : ms < max_ms ? (int)ms + 1 : max_ms;
+        }
+    }
+    PQclear(res);
+    return wait;
+}

@@ -1,0 +1,23 @@
+/* jobs.h — the scheduler family's job API (spec 003 + CONTRACT 7.3). */
+#ifndef GH_API_SCHEDULER_JOBS_H
+#define GH_API_SCHEDULER_JOBS_H
+
+#include <json-c/json.h>
+
+struct request;
+
+int scheduler_list_jobs(struct request *r);
+int scheduler_get_job(struct request *r);
+int scheduler_create_job(struct request *r);
+int scheduler_update_job(struct request *r);
+int scheduler_delete_job(struct request *r);
+int scheduler_toggle_job(struct request *r);
+int scheduler_run_job(struct request *r);
+int scheduler_job_history(struct request *r);
+int scheduler_health(struct request *r);
+
+/* Validates a bot's config for its type and fills the defaults of CONTRACT 7.3; returns a new
+ * object, or NULL with a message naming the field. Pure (tested in tests/unit/test_jobs.c). */
+json_object *scheduler_bot_config(const char *bot_type, json_object *given, char *err, size_t errlen);
+
+#endif
