@@ -32,8 +32,8 @@ int gunzip_capped(const char *in, size_t len, long max_bytes, struct buf *out)
         }
         buf_append(out, chunk, got);
     } while (rc != Z_STREAM_END && (zs.avail_in > 0 || zs.avail_out == 0));
-    if (!status && rc != Z_STREAM_END)
-        status = 400;
+    if (!status && (rc != Z_STREAM_END || zs.avail_in != 0))
+        status = 400;   /* truncated, or bytes after the gzip stream */
     inflateEnd(&zs);
     return status;
 }

@@ -2,6 +2,7 @@
  * reference implementation's tools, which read our archives: do not change the nibble order. */
 #include "guildhall.h"
 #include "api/places/canvas.h"
+#include "body.h"
 
 #include <limits.h>
 #include <zlib.h>
@@ -74,35 +75,12 @@ bool canvas_gzip(const uint8_t *data, size_t len, struct buf *out)
 
 bool canvas_gunzip(const uint8_t *gz, size_t len, size_t expected, struct buf *out)
 {
-    if (len > UINT_MAX)
-        return false;
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
-        return false;
-    zs.next_in = (Bytef *)(uintptr_t)gz;
-    zs.avail_in = (uInt)len;
-    size_t start = out->len;
-    unsigned char chunk[16384];
-    int rc;
-    do {
-        zs.next_out = chunk;
-        zs.avail_out = sizeof(chunk);
-        rc = inflate(&zs, Z_NO_FLUSH);
-        if (rc != Z_OK && rc != Z_STREAM_END)
-            break;
-        size_t got = sizeof(chunk) - zs.avail_out;
-        /* Stop as soon as the stream is longer than a canvas: a stored blob cannot balloon. */
-        if (out->len - start + got > expected) {
-            rc = Z_DATA_ERROR;
-            break;
-        }
-        buf_append(out, chunk, got);
-    } while (rc != Z_STREAM_END);
-    inflateEnd(&zs);
-    /* Trailing bytes (a second member, junk) mean this is not the blob we wrote. */
-    bool ok = rc == Z_STREAM_END && zs.avail_in == 0 && out->len - start == expected;
-    if (!ok)
-        truncate_to(out, start);
+    /* the request-body inflater already stops at a size cap and refuses trailing bytes */
+    struct buf canvas = {0};
+    bool ok = expected <= LONG_MAX && gunzip_capped((const char *)gz, len, (long)expected, &canvas) == 0 &&
+              canvas.len == expected;
+    if (ok)
+        buf_append(out, canvas.data ? canvas.data : "", canvas.len);
+    buf_free(&canvas);
     return ok;
 }

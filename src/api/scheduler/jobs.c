@@ -445,6 +445,18 @@ out:
     return rc;
 }
 
+/* 1 when the job exists, 0 when not, -1 when the database could not say (replied). */
+static int job_exists(struct request *r, const char *id)
+{
+    const char *params[] = {id};
+    PGresult *res = query(r, &exists_stmt, params);
+    if (!res)
+        return -1;
+    int exists = PQntuples(res) > 0;
+    PQclear(res);
+    return exists;
+}
+
 int scheduler_delete_job(struct request *r)
 {
     const char *id = job_id(r);
@@ -475,12 +487,8 @@ int scheduler_run_job(struct request *r)
     bool queued = PQntuples(res) > 0;
     PQclear(res);
     if (!queued) {
-        res = query(r, &exists_stmt, params);
-        if (!res)
-            return -1;
-        bool exists = PQntuples(res) > 0;
-        PQclear(res);
-        return exists ? fail(r, 409, "Job is already running") : fail(r, 404, "Job not found");
+        int exists = job_exists(r, id);
+        return exists < 0 ? -1 : exists ? fail(r, 409, "Job is already running") : fail(r, 404, "Job not found");
     }
     audit(r, "scheduler.job_run", id);
     json_object *o = json_object_new_object();
@@ -496,14 +504,9 @@ int scheduler_job_history(struct request *r)
     const char *id = job_id(r);
     if (!id)
         return -1;
-    const char *params[] = {id};
-    PGresult *res = query(r, &exists_stmt, params);
-    if (!res)
-        return -1;
-    bool exists = PQntuples(res) > 0;
-    PQclear(res);
-    if (!exists)
-        return fail(r, 404, "Job not found");
+    int exists = job_exists(r, id);
+    if (exists <= 0)
+        return exists < 0 ? -1 : fail(r, 404, "Job not found");
     const char *hp[] = {id, qstr(r, "limit")};
     return reply_column(r, query(r, &history_stmt, hp), 200);
 }
