@@ -33,12 +33,19 @@ DB_STMT(unscheduled_stmt, 0, true,
         "FROM scheduler_jobs WHERE enabled AND next_run_at IS NULL LIMIT 100");
 DB_STMT(set_next_stmt, 2, false,
         "UPDATE scheduler_jobs SET next_run_at = to_timestamp($2::bigint) WHERE id = $1::uuid AND enabled");
+/* Two bounded candidate lists, each on its own index (an OR of the two would sort every due job),
+ * then the row locks: SKIP LOCKED leaves jobs another engine is claiming to that engine. */
 DB_STMT(claim_stmt, 0, false,
         "SELECT id, bot_type, coalesce(job_kind, ''), schedule_type, schedule_config::text, bot_config::text, "
         "extract(epoch FROM anchor_at)::bigint, enabled AND next_run_at <= now(), "
         "coalesce(extract(epoch FROM next_run_at)::bigint, 0) "
-        "FROM scheduler_jobs j WHERE ((enabled AND next_run_at <= now()) OR run_requested_at IS NOT NULL) "
-        "AND NOT EXISTS (SELECT 1 FROM scheduler_runs r WHERE r.job_id = j.id AND r.status = 'running') "
+        "FROM scheduler_jobs j WHERE j.id IN ("
+        " (SELECT d.id FROM scheduler_jobs d WHERE d.enabled AND d.next_run_at <= now() AND NOT EXISTS "
+        "  (SELECT 1 FROM scheduler_runs r WHERE r.job_id = d.id AND r.status = 'running') "
+        "  ORDER BY d.next_run_at LIMIT " "16" ") "
+        " UNION ALL "
+        " (SELECT q.id FROM scheduler_jobs q WHERE q.run_requested_at IS NOT NULL AND NOT EXISTS "
+        "  (SELECT 1 FROM scheduler_runs r WHERE r.job_id = q.id AND r.status = 'running') LIMIT " "16" ")) "
         "ORDER BY next_run_at NULLS LAST LIMIT " "16" " FOR UPDATE SKIP LOCKED");
 DB_STMT(start_run_stmt, 3, false,
         "WITH run AS (INSERT INTO scheduler_runs (job_id, scheduled_for, status, runner_pid) "
@@ -54,8 +61,8 @@ DB_STMT(finish_run_stmt, 6, false,
         "UPDATE scheduler_jobs j SET last_run_at = run.started_at, last_run_status = $2, last_run_error = $4 "
         "FROM run WHERE j.id = run.job_id");
 DB_STMT(next_due_stmt, 0, true,
-        "SELECT floor(extract(epoch FROM min(next_run_at) - now()) * 1000)::bigint, "
-        "bool_or(run_requested_at IS NOT NULL) FROM scheduler_jobs WHERE enabled OR run_requested_at IS NOT NULL");
+        "SELECT floor(extract(epoch FROM (SELECT min(next_run_at) FROM scheduler_jobs WHERE enabled) - now()) "
+        "* 1000)::bigint, EXISTS (SELECT 1 FROM scheduler_jobs WHERE run_requested_at IS NOT NULL)");
 
 struct claimed {
     char id[40], run_id[40], bot_type[16], kind[40];
