@@ -1141,3 +1141,26 @@ def test_due_job_runs_on_time_without_run_now(api):
     assert parse_ts(after["next_run_at"]) == due + timedelta(minutes=1), after
     assert after["last_run_at"] == run["started_at"] and after["last_run_status"] == "success"
     api.put(f"/scheduler/jobs/{job['id']}", {"enabled": False})
+
+
+def test_built_in_places_reset_runs_the_reset_code(stack, api):
+    """The weekly reset is a built-in job calling the admin handler's code: due → archived; not due → skipped."""
+    job = next(j for j in api.get("/scheduler/jobs", params={"include_system": "true"}).json()
+               if j["name"] == "places: weekly reset")
+    before = len(api.history(job["id"], limit=200))
+    (archives,) = stack.sql("SELECT count(*) FROM canvas_archives")[0]
+    (week,) = stack.sql("SELECT id FROM weeks WHERE closed_at IS NULL")[0]
+    stack.sql("UPDATE weeks SET resets_at = now() - interval '1 second' WHERE closed_at IS NULL")
+    api.run(job["id"])
+    runs = api.wait_run(job["id"], count=before + 1)
+    assert runs[0]["status"] == "success", runs[0]
+    assert runs[0]["result"]["success"] is True and runs[0]["result"]["archive_id"]
+    assert stack.sql("SELECT count(*) FROM canvas_archives")[0][0] == archives + 1
+    assert stack.sql("SELECT id FROM weeks WHERE closed_at IS NULL")[0][0] != week
+    assert stack.sql("SELECT user_id FROM audit_logs WHERE action = 'places.reset_week' "
+                     "AND details->>'archive_id' = %s", runs[0]["result"]["archive_id"]) == [("system",)]
+    # run again at once: the new week is not due, so nothing is archived twice
+    api.run(job["id"])
+    runs = api.wait_run(job["id"], count=before + 2)
+    assert runs[0]["status"] == "skipped", runs[0]
+    assert stack.sql("SELECT count(*) FROM canvas_archives")[0][0] == archives + 1
