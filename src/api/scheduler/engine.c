@@ -46,6 +46,9 @@ DB_STMT(claim_stmt, 0, false,
         " UNION ALL "
         " (SELECT q.id FROM scheduler_jobs q WHERE q.run_requested_at IS NOT NULL AND NOT EXISTS "
         "  (SELECT 1 FROM scheduler_runs r WHERE r.job_id = q.id AND r.status = 'running') LIMIT " "16" ")) "
+        /* repeated on the locked row: FOR UPDATE re-checks these against a version another engine
+         * just committed (it advanced next_run_at), but not the IN list computed before the lock */
+        "AND ((j.enabled AND j.next_run_at <= now()) OR j.run_requested_at IS NOT NULL) "
         "ORDER BY next_run_at NULLS LAST LIMIT " "16" " FOR UPDATE SKIP LOCKED");
 DB_STMT(start_run_stmt, 3, false,
         "WITH run AS (INSERT INTO scheduler_runs (job_id, scheduled_for, status, runner_pid) "
