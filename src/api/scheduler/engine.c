@@ -16,6 +16,8 @@
 #include "routes.h"
 #include "webhook.h"
 
+#include <unistd.h>
+
 #define CLAIM_BATCH 16
 #define RECOVERY_EVERY_US 2000000u
 
@@ -277,8 +279,14 @@ static void finish(struct services *svc, const struct claimed *c, struct outcome
     const char *params[] = {c->run_id, o->status,
                             o->result ? json_object_to_json_string_ext(o->result, JSON_C_TO_STRING_PLAIN) : NULL,
                             o->error[0] ? o->error : NULL, sent, visited};
-    enum db_status st;
-    PQclear(db_exec(svc->db, &finish_run_stmt, params, &st));
+    enum db_status st = DB_FAILED;
+    /* A deadlock with a concurrent job DELETE fails this statement while the connection lives:
+     * orphan recovery would never see the run, which would then block its job. Retry it. */
+    for (int attempt = 0; attempt < 5 && st != DB_OK; attempt++) {
+        if (attempt)
+            usleep(100000u * (useconds_t)attempt);
+        PQclear(db_exec(svc->db, &finish_run_stmt, params, &st));
+    }
     if (st != DB_OK)
         log_error("could not record the end of run %s", c->run_id);
     metrics_count(svc, !strcmp(o->status, "success") ? M_SCHED_SUCCESS
