@@ -388,3 +388,13 @@ void query_canonical(const struct qparam *spec, const struct qvalue *vals, struc
         if (vals[i].present)
             buf_printf(out, "%s%s=%s", out->len ? "&" : "", spec[i].name, vals[i].s);
 }
+
+bool uuid_valid(const char *s)
+{
+    if (!s || strlen(s) != 36)
+        return false;
+    for (int i = 0; i < 36; i++)
+        if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+            return false;
+    return true;
+}

@@ -92,6 +92,8 @@ void query_canonical(const struct qparam *spec, const struct qvalue *vals, struc
 
 /* Decodes %XX and '+' (when plus_is_space). Returns false on a malformed escape or an embedded NUL. */
 bool url_decode(const char *in, size_t len, bool plus_is_space, char **out);
+/* Whether s is a UUID in its 8-4-4-4-12 hex form (path ids are checked before PostgreSQL sees them). */
+bool uuid_valid(const char *s);
 /* Parses ISO-8601 (date-time with Z or an offset, optional fraction, or a bare date) to UTC µs. */
 bool parse_timestamp(const char *s, uint64_t *us);
 

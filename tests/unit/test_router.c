@@ -108,6 +108,18 @@ static void unknown_paths_belong_to_their_prefix_family(void **state)
     assert_int_equal(family_for_path("/api/leaderboard/current"), FAM_PLACES);
 }
 
+static void uuids_are_checked_before_the_database(void **state)
+{
+    assert_true(uuid_valid("550e8400-e29b-41d4-a716-446655440000"));
+    assert_true(uuid_valid("550E8400-E29B-41D4-A716-446655440000"));
+    const char *bad[] = {"", "550e8400e29b41d4a716446655440000", "550e8400-e29b-41d4-a716-44665544000",
+                         "550e8400-e29b-41d4-a716-4466554400000", "550e8400-e29b-41d4-a716_446655440000",
+                         "g50e8400-e29b-41d4-a716-446655440000", "not-a-uuid"};
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++)
+        assert_false(uuid_valid(bad[i]));
+    assert_false(uuid_valid(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -119,6 +131,7 @@ int main(void)
         cmocka_unit_test(head_is_served_by_get),
         cmocka_unit_test(malformed_escapes_do_not_match),
         cmocka_unit_test(unknown_paths_belong_to_their_prefix_family),
+        cmocka_unit_test(uuids_are_checked_before_the_database),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

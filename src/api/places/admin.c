@@ -245,7 +245,7 @@ int places_update_agent_stats(struct request *r)
     if (!r->body || !json_object_object_get_ex(r->body, "agent_id", &v))
         return fail(r, 400, "Missing required field: agent_id");
     const char *agent = json_object_get_string(v);
-    if (!json_object_is_type(v, json_type_string) || !places_uuid_valid(agent))
+    if (!json_object_is_type(v, json_type_string) || !uuid_valid(agent))
         return fail(r, 400, "Invalid field: agent_id must be a UUID");
     if (!body_required_int(r, "week_number", 1, 53, week, sizeof(week)) ||
         !body_required_int(r, "year", 2000, 9999, year, sizeof(year)))

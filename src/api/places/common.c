@@ -19,27 +19,11 @@ DB_STMT(ownership_stmt, 0, true,
         "FROM places_settings s, places_ownership() o");
 DB_STMT(set_territory_stmt, 3, false, "SELECT places_set_territory($1::text[], $2::uuid[], $3::int[])");
 
-bool places_uuid_valid(const char *s)
-{
-    static const int dash[] = {8, 13, 18, 23};
-    if (!s || strlen(s) != 36)
-        return false;
-    for (int i = 0, d = 0; i < 36; i++) {
-        if (d < 4 && i == dash[d]) {
-            if (s[i] != '-')
-                return false;
-            d++;
-        } else if (!isxdigit((unsigned char)s[i])) {
-            return false;
-        }
-    }
-    return true;
-}
 
 const char *places_path_uuid(struct request *r, const char *name)
 {
     const char *id = path_param(&r->params, name);
-    if (!places_uuid_valid(id)) {
+    if (!uuid_valid(id)) {
         fail(r, 400, "Invalid parameter: %s must be a UUID", name);
         return NULL;
     }

@@ -31,7 +31,6 @@ int places_snapshot_stats(struct request *r);
 int places_cleanup_archives(struct request *r);
 
 /* Shared by the handlers (common.c). */
-bool places_uuid_valid(const char *s);
 /* The path's {id} as a UUID, or a 400 reply naming it. */
 const char *places_path_uuid(struct request *r, const char *name);
 /* {"width","height","bits_per_pixel":4,"palette":["#FFFFFF",…]} */

@@ -117,21 +117,11 @@ json_object *scheduler_bot_config(const char *bot_type, json_object *given, char
 
 /* ---- helpers ---------------------------------------------------------------------------------- */
 
-static bool job_id_valid(const char *s)
-{
-    if (!s || strlen(s) != 36)
-        return false;
-    for (int i = 0; i < 36; i++)
-        if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-            return false;
-    return true;
-}
-
 /* Malformed ids are 404 in this family (CONTRACT 4), like ids that do not exist. */
 static const char *job_id(struct request *r)
 {
     const char *id = path_param(&r->params, "job_id");
-    if (!job_id_valid(id)) {
+    if (!uuid_valid(id)) {
         fail(r, 404, "Job not found");
         return NULL;
     }
