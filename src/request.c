@@ -113,6 +113,14 @@ long qint(const struct request *r, const char *name)
     return v ? v->i : 0;
 }
 
+DB_STMT(audit_stmt, 5, false, "SELECT audit_record($1, '0', $2, 'admin', $3::jsonb, $4, $5)");
+
+void request_audit(struct request *r, const char *action, json_object *details)
+{
+    const char *params[] = {r->key_id, action, json_object_to_json_string(details), r->remote_addr, r->user_agent};
+    PQclear(query(r, &audit_stmt, params));
+}
+
 PGresult *query(struct request *r, struct db_stmt *stmt, const char *const *params)
 {
     enum db_status st;

@@ -73,6 +73,8 @@ long qint(const struct request *r, const char *name);
  * and returns NULL; the caller just returns -1. */
 struct db_stmt;
 PGresult *query(struct request *r, struct db_stmt *stmt, const char *const *params);
+/* Writes an audit entry (category admin) for the acting key, in the connection's current transaction. */
+void request_audit(struct request *r, const char *action, json_object *details);
 /* After query() returned NULL without replying: the SQLSTATE our SQL raised (GHMOD, GHBUD, …). */
 const char *query_state(const struct request *r);
 

@@ -18,7 +18,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 import requests  # noqa: E402
 
-from harness import free_ports, read_env_file, wait_for  # noqa: E402
+from harness import child_pids, free_ports, process_title, read_env_file, wait_for  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 STACK_SCRIPT = REPO / "scripts" / "stack"
@@ -49,31 +49,6 @@ def _run(argv, env, check=True, timeout=120):
     if check and proc.returncode != 0:
         raise CommandError(proc.returncode, proc.args, proc.stdout, proc.stderr)
     return proc
-
-
-def _title(pid: int) -> str:
-    """A process's command line as ps shows it (guildhalld retitles its children), plus its comm."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        comm = Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return ""
-    return f"{cmdline} {comm}"
-
-
-def _children(pid: int) -> list[int]:
-    kids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "
-        if int(fields[1]) == pid and fields[0] != "Z":
-            kids.append(int(entry.name))
-    return sorted(kids)
 
 
 class Stack:
@@ -139,7 +114,7 @@ class Stack:
 
     def _child_titles(self) -> dict[int, str]:
         master = self.master_pid()
-        return {pid: _title(pid) for pid in _children(master)} if master else {}
+        return {pid: process_title(pid) for pid in child_pids(master)} if master else {}
 
     def worker_pids(self) -> list[int]:
         """The master's worker processes (titled `guildhalld: worker`), without the scheduler."""

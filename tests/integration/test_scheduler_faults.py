@@ -21,33 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import wait_for
+from harness import child_pids, process_title, wait_for
 from test_scheduler import Api, Receiver, check_run, new_key, parse_ts, settings, utcnow
 
 
 # ---------------------------------------------------------------------- helpers
-def _title(pid):
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def _children(pid):
-    kids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[1]) == pid and fields[0] != "Z":
-            kids.append(int(entry.name))
-    return kids
-
-
 def _alive(pid):
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -105,7 +83,7 @@ class SecondHost:
     def scheduler_pid(self):
         if self.proc is None or self.proc.poll() is not None:
             raise AssertionError(f"the second guildhalld exited: {self.log_tail()}")
-        return next((p for p in _children(self.proc.pid) if "scheduler" in _title(p)), None)
+        return next((p for p in child_pids(self.proc.pid) if "scheduler" in process_title(p)), None)
 
     def log_tail(self, n=30):
         try:

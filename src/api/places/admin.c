@@ -33,8 +33,6 @@ DB_STMT(after_reset_stmt, 1, false,
         " ORDER BY v.n RETURNING id) "
         "SELECT c.week_number, c.year, c.slug, a.total_pixels_placed, a.unique_contributors, "
         "(SELECT count(*) FROM ev) FROM c, a");
-DB_STMT(audit_stmt, 5, false,
-        "SELECT audit_record($1, '0', $2, 'admin', $3::jsonb, $4, $5)");
 DB_STMT(update_agent_stmt, 3, false, "SELECT update_agent_stats($1::uuid, $2::int, $3::int)");
 DB_STMT(snapshot_stmt, 0, false, "SELECT snapshot_stats()::text");
 DB_STMT(missing_images_stmt, 0, true,
@@ -64,12 +62,6 @@ static bool commit(struct request *r)
         return false;
     }
     return true;
-}
-
-static void audit(struct request *r, const char *action, json_object *details)
-{
-    const char *params[] = {r->key_id, action, json_object_to_json_string(details), r->remote_addr, r->user_agent};
-    PQclear(query(r, &audit_stmt, params));
 }
 
 /* Optional body fields with their types checked; absent stays as the default. */
@@ -195,7 +187,7 @@ int places_reset_week(struct request *r)
     json_object *details = json_object_new_object();
     json_object_object_add(details, "archive_id", json_object_new_string(archive_id));
     json_object_object_add(details, "forced", json_object_new_boolean(force));
-    audit(r, "places.reset_week", details);
+    request_audit(r, "places.reset_week", details);
     json_object_put(details);
     if (!commit(r)) {
         json_object_put(o);
@@ -259,7 +251,7 @@ int places_update_agent_stats(struct request *r)
     cache_bump_generation(r->svc->mc, PLACES_GEN_AGENTS);
     json_object *details = json_object_new_object();
     json_object_object_add(details, "agent_id", json_object_new_string(agent));
-    audit(r, "places.update_agent_stats", details);
+    request_audit(r, "places.update_agent_stats", details);
     json_object_put(details);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "success", json_object_new_boolean(1));
@@ -284,7 +276,7 @@ int places_snapshot_stats(struct request *r)
     }
     if (!o)
         o = json_object_new_object();
-    audit(r, "places.snapshot_stats", o);
+    request_audit(r, "places.snapshot_stats", o);
     json_object_object_add(o, "success", json_object_new_boolean(1));
     return reply_json(r, 200, o);
 }
@@ -332,6 +324,6 @@ int places_cleanup_archives(struct request *r)
     json_object_object_add(o, "images_rendered", json_object_new_int(rendered));
     json_object_object_add(o, "images_failed", json_object_new_int(failed));
     PQclear(res);
-    audit(r, "places.cleanup_archives", o);
+    request_audit(r, "places.cleanup_archives", o);
     return reply_json(r, 200, o);
 }

@@ -45,7 +45,6 @@ DB_STMT(history_stmt, 2, true,
 DB_STMT(counts_stmt, 0, true,
         "SELECT count(*), count(*) FILTER (WHERE enabled) FROM scheduler_jobs "
         "WHERE bot_type IN ('birthday', 'visitor')");
-DB_STMT(audit_stmt, 5, false, "SELECT audit_record($1, '0', $2, 'admin', $3::jsonb, $4, $5)");
 
 /* ---- bot configuration ---------------------------------------------------------------------- */
 
@@ -145,8 +144,7 @@ static void audit(struct request *r, const char *action, const char *job)
 {
     json_object *d = json_object_new_object();
     json_object_object_add(d, "job_id", json_object_new_string(job));
-    const char *params[] = {r->key_id, action, json_object_to_json_string(d), r->remote_addr, r->user_agent};
-    PQclear(query(r, &audit_stmt, params));
+    request_audit(r, action, d);
     json_object_put(d);
 }
 
