@@ -1,0 +1,73 @@
+/* schema.h — declarative request-body schemas, in the style of the query-parameter table and
+ * nginx's ngx_command_t: one row per field says its name, JSON type, bounds, whether it is required
+ * or what its default is, and where (offsetof) it lands in the handler's struct. body_bind() is the
+ * one function that checks a parsed body against a schema and fills the struct. Pure: no I/O. */
+#ifndef GH_SCHEMA_H
+#define GH_SCHEMA_H
+
+#include <json-c/json.h>
+
+enum field_type {
+    F_STRING,     /* const char * into the JSON (lives as long as the body); min/max: length in characters */
+    F_INT,        /* int64_t; min/max: the value. Refuses 1.0, true, "1" */
+    F_NUMBER,     /* double; an integer or a fraction; min/max: the value (when min < max) */
+    F_BOOL,       /* bool */
+    F_TIMESTAMP,  /* int64_t µs since the epoch, from an ISO-8601 string (parse_timestamp) */
+    F_ENUM,       /* int: the index in values[]; the text is values[index] */
+    F_UUID,       /* const char *: a string in the 8-4-4-4-12 hex form */
+    F_OBJECT,     /* a nested struct at offset, bound with .schema */
+    F_ARRAY,      /* struct field_array at offset; each element bound with .items; min/max: element count */
+    F_JSON,       /* json_object * (borrowed): any JSON value, checked later by the handler */
+};
+
+enum field_flags {
+    F_REQUIRED = 1 << 0,  /* absent → "Missing required field: NAME" */
+    F_NULLABLE = 1 << 1,  /* null is accepted and reads as absent (strings/uuid/json: NULL) */
+};
+
+struct body_schema;
+
+struct body_field {
+    const char *name;                  /* NULL ends a schema's field list */
+    enum field_type type;
+    unsigned flags;
+    size_t offset;                     /* offsetof() into the bound struct */
+    long long min, max;                /* see enum field_type; min == max == 0: unbounded */
+    const char *def;                   /* JSON text of the default; NULL: an absent field is left as it is */
+    const char *const *values;         /* F_ENUM: NULL-terminated */
+    const struct body_schema *schema;  /* F_OBJECT */
+    const struct body_field *items;    /* F_ARRAY: one element's description (name unused, offset 0) */
+};
+
+struct body_schema {
+    const struct body_field *fields;
+    bool refuse_unknown;               /* a key no field names → "NAME is not a known field" */
+    size_t size;                       /* sizeof the struct (F_ARRAY elements of objects; the dispatcher) */
+    size_t present_offset;             /* where a uint64_t bitmask of given fields (bit i = fields[i]) goes; */
+    bool has_present;                  /* set has_present to record it (partial updates need it) */
+};
+
+/* An F_ARRAY: n elements of the element's type, in one allocation (body_unbind frees it). */
+struct field_array {
+    size_t n;
+    void *items;
+};
+
+/* One failing input: the dotted path of the field ("bot_config.dry_run", "items[2].x") and a
+ * message that starts with it ("limit must be an integer between 1 and 100"). */
+struct field_error {
+    char field[128];
+    char message[256];
+};
+
+/* Binds body (a parsed JSON value; NULL binds as {}) to out. Fields are checked in table order;
+ * defaults are applied to absent fields. Returns how many errors it wrote to errs (at most
+ * max_errs; 0 means out is filled). With max_errs == 1 it stops at the first. A body that is not
+ * an object fails with field "" and "Request body must be a JSON object". prefix ("" or NULL at the
+ * top) is put in front of every field path, for handlers that bind a nested value themselves. */
+int body_bind(const struct body_schema *s, json_object *body, void *out, const char *prefix,
+              struct field_error *errs, int max_errs);
+/* Frees what body_bind allocated in out (F_ARRAY items, recursively); out itself is the caller's. */
+void body_unbind(const struct body_schema *s, void *out);
+
+#endif
