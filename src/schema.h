@@ -62,12 +62,48 @@ struct field_error {
 
 /* Binds body (a parsed JSON value; NULL binds as {}) to out. Fields are checked in table order;
  * defaults are applied to absent fields. Returns how many errors it wrote to errs (at most
- * max_errs; 0 means out is filled). With max_errs == 1 it stops at the first. A body that is not
- * an object fails with field "" and "Request body must be a JSON object". prefix ("" or NULL at the
- * top) is put in front of every field path, for handlers that bind a nested value themselves. */
+ * max_errs, which must be at least 1; 0 means out is filled). With max_errs == 1 it stops at the
+ * first. A body that is not an object fails with field "" and "Request body must be a JSON object"
+ * (with a prefix: "PREFIX must be an object"). prefix ("" or NULL at the top) is put in front of
+ * every field path, for handlers that bind a nested value themselves.
+ *
+ * - With refuse_unknown, unknown keys are reported first (in the body's key order), then the
+ *   fields: a misspelt key is named as unknown rather than as a missing required field.
+ * - null: with F_NULLABLE it binds like an absent field whose default is not applied, except that
+ *   F_STRING, F_UUID and F_JSON are set to NULL; its present bit is set (it was given). Without
+ *   F_NULLABLE it is refused with the field's usual message; an F_JSON field says "must not be null".
+ *   F_REQUIRED | F_NULLABLE: the key must be there, and null is accepted.
+ * - Defaults are parsed once and kept for the life of the process, so a string, UUID or JSON
+ *   default points into that copy and stays valid after the body is freed (given values do not).
+ * - An F_INT or F_NUMBER value of the wrong type and one out of bounds get the same sentence
+ *   ("limit must be an integer between 1 and 100"); F_STRING and F_ARRAY say "must be a string" /
+ *   "must be an array" for the wrong type and give their length or count bounds otherwise.
+ *   F_INT refuses INT64_MIN: json-c clamps a more negative literal to it and the two look alike.
+ * - An absent F_OBJECT is not bound at all, so its fields' defaults apply only when it is given
+ *   (or has a default of its own, such as "{}").
+ * - Paths longer than field_error.field (127 bytes) are cut short.
+ *   A string holding "\u0000" is refused ("PATH must not contain NUL characters").
+ * - F_ARRAY slots are overwritten when given or defaulted, so out should start zeroed (an array
+ *   left absent is freed by body_unbind as whatever it held). On failure body_bind frees every
+ *   array it allocated and puts those slots back as they were; scalars may be partly bound, and
+ *   body_unbind is safe to call either way. */
 int body_bind(const struct body_schema *s, json_object *body, void *out, const char *prefix,
               struct field_error *errs, int max_errs);
-/* Frees what body_bind allocated in out (F_ARRAY items, recursively); out itself is the caller's. */
+/* Frees what body_bind allocated in out (F_ARRAY items, recursively) and zeroes those slots;
+ * out itself is the caller's. */
 void body_unbind(const struct body_schema *s, void *out);
+
+/* The present bitmask has one bit per field, so a schema has at most this many. */
+#define BODY_SCHEMA_MAX_FIELDS 64
+
+/* Finds the mistakes in a schema table that body_bind would only meet on some request (or assert
+ * on): a default that is not JSON or that its own field refuses, an enum without values, an
+ * object without a schema, an array without items, an array of objects whose schema has no size,
+ * bounds that are not a range, a name used twice, more than BODY_SCHEMA_MAX_FIELDS fields.
+ * Writes the first to err. Meant for a unit test over every route's schema. */
+bool body_schema_check(const struct body_schema *s, char *err, size_t errlen);
+/* Frees the parsed defaults (for a leak-free exit under valgrind); structs bound before with a
+ * string, UUID or JSON default must not be read after it. */
+void body_schema_release_defaults(void);
 
 #endif
