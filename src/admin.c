@@ -4,6 +4,7 @@
 #include "cache.h"
 #include "config.h"
 #include "keys.h"
+#include "routes.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -11,15 +12,14 @@
 
 #define MIGRATION_LOCK_ID 0x67756c64   /* advisory lock: one migrator at a time */
 
-static const char *const known_scopes[] = {"mikros",      "mikros_ingest", "service_role", "places_user",
-                                           "places_agent", "scheduler",     "roblox_admin", NULL};
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: guildhall-admin [-c FILE] migrate [--dir DIR]\n"
                  "       guildhall-admin [-c FILE] keys create --scope S[,S…] [--label L] [--subject user:UUID|agent:UUID]\n"
                  "       guildhall-admin [-c FILE] keys list\n"
-                 "       guildhall-admin [-c FILE] keys revoke ID\n");
+                 "       guildhall-admin [-c FILE] keys revoke ID\n"
+                 "scopes: %s\n", routes_all_scopes());
 }
 
 static PGconn *connect_db(const struct config *cfg)
@@ -146,9 +146,7 @@ static bool valid_scopes(const char *scopes)
     char *copy = xstrdup(scopes), *save = NULL;
     bool ok = *scopes != '\0';
     for (char *s = strtok_r(copy, ",", &save); s && ok; s = strtok_r(NULL, ",", &save)) {
-        bool known = false;
-        for (const char *const *k = known_scopes; *k; k++)
-            known |= !strcmp(*k, s);
+        bool known = scopes_include(routes_all_scopes(), s);
         if (!known)
             fprintf(stderr, "guildhall-admin: unknown scope '%s'\n", s);
         ok = known;
@@ -189,8 +187,7 @@ static int keys_create(const struct config *cfg, const char *scopes, const char 
         return 2;
     }
     if (!scopes || !valid_scopes(scopes)) {
-        fprintf(stderr, "guildhall-admin: --scope needs one or more of: mikros, mikros_ingest, service_role, "
-                        "places_user, places_agent, scheduler, roblox_admin\n");
+        fprintf(stderr, "guildhall-admin: --scope needs one or more of: %s\n", routes_all_scopes());
         return 2;
     }
     PGconn *conn = connect_db(cfg);
@@ -324,8 +321,8 @@ int main(int argc, char **argv)
     if (!path)
         path = config_default_path();
     struct config cfg;
-    char err[512];
-    if (!config_load(&cfg, path, err, sizeof(err))) {
+    char err[512] = "too many declared settings";
+    if (!routes_declare_settings() || !config_load(&cfg, path, err, sizeof(err))) {
         fprintf(stderr, "guildhall-admin: %s\n", err);
         return 2;
     }

@@ -41,7 +41,7 @@ static bool lookup(struct request *r, const char *id, struct buf *rec)
 
 static const char *presented_key(const struct request *r)
 {
-    if (r->route->family == FAM_SCHEDULER)
+    if (r->route->family->key_header == KEY_X_API_KEY)
         return r->api_key_header;
     const char *h = r->authorization;
     if (!h || strncasecmp(h, "Bearer ", 7) != 0)
@@ -72,7 +72,7 @@ static bool refuse(struct request *r, int status, const char *msg)
     if (status == 401)
         metrics_count(r->svc, M_AUTH_FAILURES);
     fail(r, status, "%s", msg);
-    if (status == 401 && r->route->family != FAM_SCHEDULER)
+    if (status == 401 && r->route->family->key_header == KEY_BEARER)
         add_header(r, "WWW-Authenticate: Bearer");
     return false;
 }
@@ -86,8 +86,8 @@ bool auth_check(struct request *r)
     bool ok = false;
 
     if (!key)
-        return refuse(r, 401, r->route->family == FAM_SCHEDULER ? "Missing X-API-Key header"
-                                                                : "Missing Authorization: Bearer API key");
+        return refuse(r, 401, r->route->family->key_header == KEY_X_API_KEY ? "Missing X-API-Key header"
+                                                                             : "Missing Authorization: Bearer API key");
     if (!key_parse(key, id, &secret))
         return refuse(r, 401, "Invalid API key");
     if (!lookup(r, id, &rec))
@@ -107,8 +107,8 @@ bool auth_check(struct request *r)
         if (strcmp(subject, "-") != 0)
             r->key_subject = xstrdup(subject);
     }
-    if (!route_scope_allowed(r->route->scope, scopes)) {
-        fail(r, 403, "API key lacks the '%s' scope", r->route->scope);
+    if (!route_scope_allowed(r->route->auth, scopes)) {
+        fail(r, 403, "API key lacks the '%s' scope", r->route->auth);
         goto out;
     }
     memcpy(r->key_id, id, sizeof(r->key_id));

@@ -75,20 +75,42 @@ static const struct config_key keys[] = {
     {"fcgi_keeper_poll_timeout_ms", I(fcgi_keeper_poll_timeout_ms), "2000", 1, 60000,
      "libfcgi's LIBFCGI_IS_AF_UNIX_KEEPER_POLL_TIMEOUT: how long an accepted unix-socket connection may "
      "stay silent. 0 makes libfcgi drop connections whose request has not arrived yet (502s), so it is refused."},
-    {"ratelimit_ops_minute", S(ratelimit_ops_minute), "30/60", 0, 0,
-     "Ops /api/stats, /api/logs, /api/health per client IP: LIMIT/SECONDS[/BURST]."},
-    {"ratelimit_ops_hour", S(ratelimit_ops_hour), "1000/3600", 0, 0, "The ops hourly bucket, same IP."},
-    {"ratelimit_mikros", S(ratelimit_mikros), "100/60/200", 0, 0, "mikros per API key (GCRA, burst 200)."},
-    {"ratelimit_scheduler", S(ratelimit_scheduler), "120/60", 0, 0, "scheduler per API key."},
-    {"ratelimit_test", S(ratelimit_test), "5/60", 0, 0, "The /_test/limited route per client IP."},
-    {"ratelimit_places_modes", S(ratelimit_places_modes), "200/60", 0, 0, "places GET /api/game-modes* per client IP."},
-    {"ratelimit_places_archives", S(ratelimit_places_archives), "50/60", 0, 0, "places GET /api/archives* per client IP."},
-    {"ratelimit_places_leaderboard", S(ratelimit_places_leaderboard), "100/60", 0, 0,
-     "places GET /api/leaderboard/* per client IP."},
-    {"ratelimit_places_agents", S(ratelimit_places_agents), "60/60", 0, 0, "places GET /api/agents/*/stats* per client IP."},
-    {"ratelimit_places_admin", S(ratelimit_places_admin), "5/60", 0, 0,
-     "places POST /api/admin/* per client IP, refused calls included."},
 };
+
+static struct config_key declared[CONFIG_MAX_DECLARED];
+static size_t n_declared;
+
+bool config_declare(const char *name, const char *def, const char *help)
+{
+    for (size_t i = 0; i < n_declared; i++)
+        if (!strcmp(declared[i].name, name))
+            return true;
+    if (n_declared == CONFIG_MAX_DECLARED)
+        return false;
+    declared[n_declared] = (struct config_key){name, C_STR, offsetof(struct config, declared) + n_declared * sizeof(char *),
+                                               def, 0, 0, help};
+    n_declared++;
+    return true;
+}
+
+const char *config_declared(const struct config *cfg, const char *name)
+{
+    for (size_t i = 0; i < n_declared; i++)
+        if (!strcmp(declared[i].name, name))
+            return cfg->declared[i];
+    return NULL;
+}
+
+/* The built-in keys, then the declared ones. */
+static size_t key_count(void)
+{
+    return ARRAY_LEN(keys) + n_declared;
+}
+
+static const struct config_key *key_at(size_t i)
+{
+    return i < ARRAY_LEN(keys) ? &keys[i] : &declared[i - ARRAY_LEN(keys)];
+}
 
 static bool set_key(struct config *cfg, const struct config_key *k, const char *value, char *err,
                     size_t errlen)
@@ -134,9 +156,9 @@ static bool set_key(struct config *cfg, const struct config_key *k, const char *
 
 bool config_set(struct config *cfg, const char *key, const char *value, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < ARRAY_LEN(keys); i++)
-        if (!strcmp(keys[i].name, key))
-            return set_key(cfg, &keys[i], value, err, errlen);
+    for (size_t i = 0; i < key_count(); i++)
+        if (!strcmp(key_at(i)->name, key))
+            return set_key(cfg, key_at(i), value, err, errlen);
     snprintf(err, errlen, "unknown setting '%s'", key);
     return false;
 }
@@ -186,20 +208,20 @@ static bool load_file(struct config *cfg, const char *path, char *err, size_t er
 bool config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof(*cfg));
-    for (size_t i = 0; i < ARRAY_LEN(keys); i++)
-        if (!set_key(cfg, &keys[i], keys[i].def, err, errlen))
+    for (size_t i = 0; i < key_count(); i++)
+        if (!set_key(cfg, key_at(i), key_at(i)->def, err, errlen))
             return false;
     if (path && !load_file(cfg, path, err, errlen))
         return false;
-    for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+    for (size_t i = 0; i < key_count(); i++) {
         char env[96] = "GUILDHALL_";
         size_t n = strlen(env);
-        for (const char *p = keys[i].name; *p && n < sizeof(env) - 1; p++)
+        for (const char *p = key_at(i)->name; *p && n < sizeof(env) - 1; p++)
             env[n++] = (char)toupper((unsigned char)*p);
         env[n] = '\0';
         const char *v = getenv(env);
         char msg[256];
-        if (v && !set_key(cfg, &keys[i], v, msg, sizeof(msg))) {
+        if (v && !set_key(cfg, key_at(i), v, msg, sizeof(msg))) {
             snprintf(err, errlen, "%s: %s", env, msg);
             return false;
         }
@@ -209,9 +231,9 @@ bool config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 
 void config_free(struct config *cfg)
 {
-    for (size_t i = 0; i < ARRAY_LEN(keys); i++)
-        if (keys[i].type == C_STR) {
-            char **s = (char **)(void *)((char *)cfg + keys[i].offset);
+    for (size_t i = 0; i < key_count(); i++)
+        if (key_at(i)->type == C_STR) {
+            char **s = (char **)(void *)((char *)cfg + key_at(i)->offset);
             free(*s);
             *s = NULL;
         }
@@ -220,12 +242,13 @@ void config_free(struct config *cfg)
 void config_print_docs(FILE *out)
 {
     fprintf(out, "# guildhall configuration\n\n"
-                 "Generated by `guildhalld --print-config-docs` from the table in `src/config.c`.\n"
+                 "Generated by `guildhalld --print-config-docs` from the table in `src/config.c` and the rate\n"
+                 "limits each family declares in `src/api/<family>/routes.c`.\n"
                  "Settings come from the file (`key = value`, `#` comments), then the environment:\n"
                  "`GUILDHALL_<KEY>` in upper case overrides the file (e.g. `GUILDHALL_WORKERS=4`).\n\n"
                  "| key | default | meaning |\n|---|---|---|\n");
-    for (size_t i = 0; i < ARRAY_LEN(keys); i++)
-        fprintf(out, "| `%s` | `%s` | %s |\n", keys[i].name, keys[i].def, keys[i].help);
+    for (size_t i = 0; i < key_count(); i++)
+        fprintf(out, "| `%s` | `%s` | %s |\n", key_at(i)->name, key_at(i)->def, key_at(i)->help);
 }
 
 const char *config_default_path(void)

@@ -2,6 +2,8 @@
 #ifndef GH_CONFIG_H
 #define GH_CONFIG_H
 
+#define CONFIG_MAX_DECLARED 48
+
 struct config {
     char *listen;
     int listen_backlog;
@@ -34,16 +36,7 @@ struct config {
     char *fcgi_web_server_addrs;
     int fcgi_close_poll_timeout_ms;
     int fcgi_keeper_poll_timeout_ms;
-    char *ratelimit_ops_minute;   /* "LIMIT/PERIOD_SECONDS[/BURST]" */
-    char *ratelimit_ops_hour;
-    char *ratelimit_mikros;
-    char *ratelimit_scheduler;
-    char *ratelimit_test;
-    char *ratelimit_places_modes;
-    char *ratelimit_places_archives;
-    char *ratelimit_places_leaderboard;
-    char *ratelimit_places_agents;
-    char *ratelimit_places_admin;
+    char *declared[CONFIG_MAX_DECLARED];   /* settings other modules declare (config_declare) */
 };
 
 /* Fills cfg with defaults, then the file (if path is non-NULL), then GUILDHALL_* environment.
@@ -51,6 +44,12 @@ struct config {
 bool config_load(struct config *cfg, const char *path, char *err, size_t errlen) MUSTCHECK;
 bool config_set(struct config *cfg, const char *key, const char *value, char *err, size_t errlen) MUSTCHECK;
 void config_free(struct config *cfg);
+/* Declares a string setting another module owns (each family's rate limits): from then on it is
+ * read, overridden from the environment and documented like the built-in ones. Call before
+ * config_load; declaring a name twice is a no-op. False when the table is full. */
+bool config_declare(const char *name, const char *def, const char *help) MUSTCHECK;
+/* A declared setting's value (NULL for a name never declared). */
+const char *config_declared(const struct config *cfg, const char *name);
 /* Writes docs/configuration.md-style Markdown of every key, its default and meaning. */
 void config_print_docs(FILE *out);
 /* The configuration file the tools use when none is given (see docs/internals.md). */

@@ -12,6 +12,7 @@
 #include "ratelimit.h"
 #include "request.h"
 #include "routes.h"
+#include "schema.h"
 
 #include <sodium.h>
 #include <unistd.h>
@@ -25,16 +26,16 @@ DB_STMT(insert_error_outbox, 3, false,
         "jsonb_build_object('name', 'Request Id', 'value', $3::text, 'inline', false)), "
         "'timestamp', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')))))");
 
-static const char *client_id(const struct request *r, const struct rate_rule *rule)
+static const char *client_id(const struct request *r, const struct rate_limit *limit)
 {
-    if (rule->by == RL_BY_KEY && r->key_id[0])
+    if (limit->by == RL_BY_KEY && r->key_id[0])
         return r->key_id;
     return r->remote_addr ? r->remote_addr : "-";
 }
 
-static void rate_headers(struct request *r, const struct rate_rule *rule, const struct gcra_result *g)
+static void rate_headers(struct request *r, const struct rate_limit *limit, const struct gcra_result *g)
 {
-    add_header(r, "X-RateLimit-Limit: %ld", rule->limit);
+    add_header(r, "X-RateLimit-Limit: %ld", limit->rule.limit);
     add_header(r, "X-RateLimit-Remaining: %ld", g->remaining);
     add_header(r, "X-RateLimit-Reset: %llu", (unsigned long long)g->reset_s);
 }
@@ -43,18 +44,18 @@ static void rate_headers(struct request *r, const struct rate_rule *rule, const 
  * rules run before authentication (so refused callers are counted too), per-key rules after it. */
 static bool apply_rate_limits(struct request *r, enum rl_key by)
 {
-    const struct rate_rule *shown = NULL;
+    const struct rate_limit *shown = NULL;
     struct gcra_result shown_res = {0};
     uint64_t now = now_us();
-    for (int i = 0; i < 2 && r->route->rate[i]; i++) {
-        const struct rate_rule *rule = r->route->rate[i];
+    for (int i = 0; i < MAX_ROUTE_LIMITS && r->route->limits[i]; i++) {
+        const struct rate_limit *rule = r->route->limits[i];
         if (rule->by != by)
             continue;
         struct gcra_result g;
-        enum rl_outcome o = ratelimit_check(r->svc->mc, rule, client_id(r, rule), now, &g);
+        enum rl_outcome o = ratelimit_check(r->svc->mc, rule->bucket, &rule->rule, client_id(r, rule), now, &g);
         if (o == RL_BYPASS) {
             metrics_count(r->svc, M_RL_FAILOPEN);
-            log_debug("rate limit %s skipped: memcached unavailable", rule->name);
+            log_debug("rate limit %s skipped: memcached unavailable", rule->setting);
             continue;
         }
         if (o == RL_REJECT) {
@@ -200,11 +201,35 @@ static void store_in_cache(struct request *r, const struct cached *c)
     buf_free(&v);
 }
 
+/* A typed path parameter that is malformed: the family's status (CONTRACT 4), before the handler. */
+static void reject_path_param(struct request *r)
+{
+    const struct family *f = r->route->family;
+    if (f->bad_path_id_status == 404)
+        fail(r, 404, "%s", r->route->not_found ? r->route->not_found : "Not found");
+    else
+        fail(r, f->bad_path_id_status, "Invalid parameter: %s must be %s", r->params.bad,
+             path_type_noun(r->params.bad_type));
+}
+
+/* Checks the body against the route's schema and binds it for the handler (r->input). */
+static bool bind_body(struct request *r)
+{
+    const struct body_schema *schema = r->route->body;
+    struct field_error errs[16];
+    int max = r->route->family->max_field_errors;
+    r->input = xcalloc(1, schema->size);
+    int n = body_bind(schema, r->body, r->input, NULL, errs, max < 1 ? 1 : max > 16 ? 16 : max);
+    if (n > 0)
+        fail_fields(r, errs, n);
+    return n == 0;
+}
+
 static void report_server_error(struct request *r)
 {
     if (!db_connected(r->svc->db))
         return;
-    const char *params[] = {"A request failed with an internal error", r->route ? r->route->pattern : r->path,
+    const char *params[] = {"A request failed with an internal error", r->route ? r->route->path : r->path,
                             r->request_id ? r->request_id : "-"};
     enum db_status st;
     PQclear(db_exec(r->svc->db, &insert_error_outbox, params, &st));
@@ -218,9 +243,9 @@ static void run_route(struct request *r)
     const struct route *route = NULL;
     enum match_result m = router_match(table, n, r->method, r->path, &route, &r->params, allow, sizeof(allow));
     /* ops internals are invisible on the public listener; the ops listener serves only them */
-    if (m == MATCH_OK && (route->flags & ROUTE_OPS_ONLY) && !r->ops_listener)
+    if ((m == MATCH_OK || m == MATCH_BAD_PARAM) && (route->flags & ROUTE_OPS_ONLY) && !r->ops_listener)
         m = MATCH_NO_PATH;
-    if (m == MATCH_OK && r->ops_listener && route->family != FAM_OPS)
+    if ((m == MATCH_OK || m == MATCH_BAD_PARAM) && r->ops_listener && !route->family->ops_listener)
         m = MATCH_NO_PATH;
     if (m == MATCH_NO_PATH) {
         fail(r, 404, "Not found");
@@ -235,18 +260,24 @@ static void run_route(struct request *r)
     r->route_index = (int)(route - table) + 1;
     r->svc->shm->slots[r->svc->slot].route = r->route_index;
 
-    if (route->rate[0] && !apply_rate_limits(r, RL_BY_IP))
+    if (route->limits[0] && !apply_rate_limits(r, RL_BY_IP))
         return;
-    if (route->scope && !auth_check(r))
+    if (route->auth && !auth_check(r))
         return;
-    if (route->rate[0] && !apply_rate_limits(r, RL_BY_KEY))
+    if (route->limits[0] && !apply_rate_limits(r, RL_BY_KEY))
         return;
+    if (m == MATCH_BAD_PARAM) {
+        reject_path_param(r);
+        return;
+    }
     char err[256];
     if (!query_validate(route->query, r->query, r->q, err, sizeof(err))) {
         fail(r, 400, "%s", err);
         return;
     }
     if ((route->flags & (ROUTE_JSON_BODY | ROUTE_OPTIONAL_BODY)) && !read_and_decode_body(r))
+        return;
+    if (route->body && !bind_body(r))
         return;
 
     struct cached c = {.usable = false};
@@ -260,6 +291,9 @@ static void run_route(struct request *r)
     c.handler_headers = r->headers.len;
     if (route->handler(r) == 0 && r->status == 0)
         r->status = 200;
+    if (r->status >= 200 && r->status < 300)
+        for (int i = 0; i < MAX_ROUTE_BUMPS && route->bumps[i]; i++)
+            cache_bump_generation(r->svc->mc, route->bumps[i]);
     if (route->cache) {
         r->x_cache = "MISS";
         if (r->status >= 200 && r->status < 300) {
@@ -282,14 +316,13 @@ void dispatch(struct request *r)
         r->cache_control = "no-store";
 
     uint64_t dur = monotonic_us() - r->start_us;
-    enum family fam = request_family(r);
-    metrics_request(r->svc, r->route ? r->route_index : 0, fam, r->status, dur);
+    metrics_request(r->svc, r->route ? r->route_index : 0, family_index(request_family(r)), r->status, dur);
     if (log_enabled(LOG_INFO)) {
         char line[1024];
         snprintf(line, sizeof(line),
                  "%d:access rid=%s ip=%s method=%s path=\"%.300s\" route=\"%s\" status=%d dur_ms=%.3f cache=%s key=%s",
                  (int)log_pid(), r->request_id ? r->request_id : "-", r->remote_addr ? r->remote_addr : "-",
-                 r->method, r->path, r->route ? r->route->pattern : "-", r->status, (double)dur / 1000.0,
+                 r->method, r->path, r->route ? r->route->path : "-", r->status, (double)dur / 1000.0,
                  r->x_cache ? r->x_cache : "-", r->key_id[0] ? r->key_id : "-");
         log_raw_line(line);
     }

@@ -3,14 +3,13 @@
  * requests back to back. */
 #include "guildhall.h"
 #include "gcra.h"
-#include "router.h"
 
 static uint64_t ceil_div(uint64_t a, uint64_t b)
 {
     return (a + b - 1) / b;
 }
 
-void gcra_decide(const struct rate_rule *rule, uint64_t tat_us, uint64_t now, struct gcra_result *out)
+void gcra_decide(const struct gcra_rule *rule, uint64_t tat_us, uint64_t now, struct gcra_result *out)
 {
     uint64_t burst = (uint64_t)(rule->burst > 0 ? rule->burst : rule->limit);
     uint64_t T = (uint64_t)rule->period_s * 1000000u / (uint64_t)rule->limit;
@@ -35,7 +34,7 @@ void gcra_decide(const struct rate_rule *rule, uint64_t tat_us, uint64_t now, st
     out->ttl_s = ceil_div(out->new_tat_us - now, 1000000u) + 1;
 }
 
-bool gcra_parse_rule(const char *spec, struct rate_rule *rule)
+bool gcra_parse_rule(const char *spec, struct gcra_rule *rule)
 {
     long limit = 0, period = 0, burst = 0;
     int n = sscanf(spec, "%ld/%ld/%ld", &limit, &period, &burst);

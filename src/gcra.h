@@ -2,7 +2,12 @@
 #ifndef GH_GCRA_H
 #define GH_GCRA_H
 
-struct rate_rule;
+/* A rate: `limit` requests per `period_s` seconds, `burst` of them back to back. */
+struct gcra_rule {
+    long limit;
+    long period_s;
+    long burst;
+};
 
 struct gcra_result {
     bool allowed;
@@ -14,8 +19,8 @@ struct gcra_result {
 };
 
 /* tat_us is the stored theoretical arrival time (0 when none). */
-void gcra_decide(const struct rate_rule *rule, uint64_t tat_us, uint64_t now_us, struct gcra_result *out);
+void gcra_decide(const struct gcra_rule *rule, uint64_t tat_us, uint64_t now_us, struct gcra_result *out);
 /* Parses "LIMIT/PERIOD_SECONDS[/BURST]" into rule; false on a malformed spec. */
-bool gcra_parse_rule(const char *spec, struct rate_rule *rule) MUSTCHECK;
+bool gcra_parse_rule(const char *spec, struct gcra_rule *rule) MUSTCHECK;
 
 #endif

@@ -23,8 +23,9 @@ static void print_routes(void)
 {
     size_t n;
     const struct route *t = routes_table(&n);
-    for (size_t i = 0; i < routes_production_count(); i++)
-        printf("%s %s %s\n", t[i].method, t[i].pattern, family_name(t[i].family));
+    for (size_t i = 0; i < n; i++)
+        if (!(t[i].flags & ROUTE_TEST_ONLY))
+            printf("%s %s %s\n", t[i].method, t[i].path, t[i].family->name);
 }
 
 /* libfcgi reads its poll waits from the environment; ours come from the configuration. */
@@ -72,7 +73,11 @@ int main(int argc, char **argv)
         case 's': scheduler = optarg; break;
         case 'l': listen_addr = optarg; break;
         case 'R': routes_only = true; break;
-        case 'D': config_print_docs(stdout); return 0;
+        case 'D':
+            if (!routes_declare_settings())
+                return 1;
+            config_print_docs(stdout);
+            return 0;
         case 'V': printf("guildhalld %s\n", GH_VERSION); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -85,8 +90,8 @@ int main(int argc, char **argv)
     path = config_path;
 
     struct config *cfg = xcalloc(1, sizeof(*cfg));
-    char err[512];
-    if (!config_load(cfg, path, err, sizeof(err)) ||
+    char err[512] = "too many declared settings";
+    if (!routes_declare_settings() || !config_load(cfg, path, err, sizeof(err)) ||
         (workers && !config_set(cfg, "workers", workers, err, sizeof(err))) ||
         (scheduler && !config_set(cfg, "scheduler", scheduler, err, sizeof(err))) ||
         (listen_addr && !config_set(cfg, "listen", listen_addr, err, sizeof(err))) ||

@@ -1,7 +1,6 @@
 /* metrics.c — per-slot counters and their Prometheus rendering. */
 #include "guildhall.h"
 #include "metrics.h"
-#include "request.h"
 
 #include <sys/mman.h>
 
@@ -34,13 +33,15 @@ void metrics_count(struct services *svc, enum counter c)
         svc->shm->counters[svc->slot].c[c]++;
 }
 
-void metrics_request(struct services *svc, int route_index, enum family fam, int status, uint64_t dur_us)
+void metrics_request(struct services *svc, int route_index, int fam, int status, uint64_t dur_us)
 {
     if (!svc || !svc->shm)
         return;
     struct slot_counters *sc = &svc->shm->counters[svc->slot];
     if (route_index < 0 || route_index >= MAX_ROUTE_STATS)
         route_index = 0;
+    if (fam < 0 || fam >= MAX_FAMILY_STATS)
+        fam = 0;
     sc->http[route_index][status_index(status)]++;
     int b = 0;
     while (b < N_BUCKETS - 1 && (double)dur_us / 1e6 > bucket_bounds[b])
@@ -63,7 +64,8 @@ static void counter(struct buf *out, const char *name, const char *help, uint64_
     buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name, (unsigned long long)v);
 }
 
-void metrics_render(const struct shm *shm, const struct route *routes, size_t nroutes, struct buf *out)
+void metrics_render(const struct shm *shm, const struct metric_route *routes, size_t nroutes,
+                    const char *const *families, size_t nfamilies, struct buf *out)
 {
     buf_puts(out, "# HELP guildhall_http_requests_total HTTP requests served, by route and status.\n"
                   "# TYPE guildhall_http_requests_total counter\n");
@@ -74,15 +76,15 @@ void metrics_render(const struct shm *shm, const struct route *routes, size_t nr
                 v += shm->counters[s].http[r][st];
             if (!v)
                 continue;
-            const struct route *rt = r ? &routes[r - 1] : NULL;
+            const struct metric_route *rt = r ? &routes[r - 1] : NULL;
             buf_printf(out, "guildhall_http_requests_total{family=\"%s\",route=\"%s\",method=\"%s\",status=\"%d\"} %llu\n",
-                       rt ? family_name(rt->family) : "none", rt ? rt->pattern : "unmatched",
+                       rt ? rt->family : "none", rt ? rt->path : "unmatched",
                        rt ? rt->method : "any", status_codes[st], (unsigned long long)v);
         }
     }
     buf_puts(out, "# HELP guildhall_http_request_duration_seconds Time from accept to response, by family.\n"
                   "# TYPE guildhall_http_request_duration_seconds histogram\n");
-    for (int f = 0; f < FAM_COUNT; f++) {
+    for (size_t f = 0; f < nfamilies && f < MAX_FAMILY_STATS; f++) {
         uint64_t cum = 0, count = 0, sum = 0;
         for (int s = 0; s < MAX_SLOTS; s++) {
             count += shm->counters[s].dur_count[f];
@@ -95,15 +97,15 @@ void metrics_render(const struct shm *shm, const struct route *routes, size_t nr
                 cum += shm->counters[s].dur_bucket[f][b];
             if (b < N_BUCKETS - 1)
                 buf_printf(out, "guildhall_http_request_duration_seconds_bucket{family=\"%s\",le=\"%g\"} %llu\n",
-                           family_name((enum family)f), bucket_bounds[b], (unsigned long long)cum);
+                           families[f], bucket_bounds[b], (unsigned long long)cum);
             else
                 buf_printf(out, "guildhall_http_request_duration_seconds_bucket{family=\"%s\",le=\"+Inf\"} %llu\n",
-                           family_name((enum family)f), (unsigned long long)cum);
+                           families[f], (unsigned long long)cum);
         }
         buf_printf(out, "guildhall_http_request_duration_seconds_sum{family=\"%s\"} %.6f\n",
-                   family_name((enum family)f), (double)sum / 1e6);
+                   families[f], (double)sum / 1e6);
         buf_printf(out, "guildhall_http_request_duration_seconds_count{family=\"%s\"} %llu\n",
-                   family_name((enum family)f), (unsigned long long)count);
+                   families[f], (unsigned long long)count);
     }
     buf_printf(out, "# HELP guildhall_cache_requests_total Response-cache lookups by result.\n"
                     "# TYPE guildhall_cache_requests_total counter\n"

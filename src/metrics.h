@@ -4,7 +4,7 @@
 #ifndef GH_METRICS_H
 #define GH_METRICS_H
 
-#include "router.h"
+#include "services.h"
 
 #define SLOT_MASTER 0
 #define SLOT_SCHEDULER 1
@@ -12,6 +12,7 @@
 #define MAX_SLOTS 160
 #define MAX_ROUTE_STATS 128        /* route index + 1; 0 is "unmatched" */
 #define N_BUCKETS 13
+#define MAX_FAMILY_STATS 16        /* family index; 0 is "generic" (no family owns the path) */
 
 enum counter {
     M_CACHE_HIT, M_CACHE_MISS, M_CACHE_ERROR,
@@ -35,9 +36,9 @@ struct slot_info {
 
 struct slot_counters {
     uint64_t http[MAX_ROUTE_STATS][16];
-    uint64_t dur_bucket[FAM_COUNT][N_BUCKETS];
-    uint64_t dur_count[FAM_COUNT];
-    uint64_t dur_sum_us[FAM_COUNT];
+    uint64_t dur_bucket[MAX_FAMILY_STATS][N_BUCKETS];
+    uint64_t dur_count[MAX_FAMILY_STATS];
+    uint64_t dur_sum_us[MAX_FAMILY_STATS];
     uint64_t c[M_COUNTERS];
 };
 
@@ -51,14 +52,19 @@ struct shm {
     struct slot_counters counters[MAX_SLOTS];
 };
 
-struct services;
-struct request;
+/* What /metrics labels a route's counters with. */
+struct metric_route {
+    const char *family, *path, *method;
+};
 
 struct shm *shm_create(void);
 void metrics_count(struct services *svc, enum counter c);
-void metrics_request(struct services *svc, int route_index, enum family fam, int status, uint64_t dur_us);
-/* Appends guildhall's metrics in Prometheus text format. routes: the table, for labels. */
-void metrics_render(const struct shm *shm, const struct route *routes, size_t nroutes, struct buf *out);
+/* route_index: 1 + the route's place in the table (0: unmatched); family_index < MAX_FAMILY_STATS. */
+void metrics_request(struct services *svc, int route_index, int family_index, int status, uint64_t dur_us);
+/* Appends guildhall's metrics in Prometheus text format; routes[i] labels route index i + 1 and
+ * families[f] family index f. */
+void metrics_render(const struct shm *shm, const struct metric_route *routes, size_t nroutes,
+                    const char *const *families, size_t nfamilies, struct buf *out);
 /* Sum of one counter over all slots. */
 uint64_t metrics_sum(const struct shm *shm, enum counter c);
 

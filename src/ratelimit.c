@@ -3,15 +3,14 @@
 #include "guildhall.h"
 #include "ratelimit.h"
 #include "cache.h"
-#include "router.h"
 
-enum rl_outcome ratelimit_check(struct mc *mc, const struct rate_rule *rule, const char *who,
+enum rl_outcome ratelimit_check(struct mc *mc, const char *bucket, const struct gcra_rule *rule, const char *who,
                                 uint64_t now, struct gcra_result *res)
 {
     char key[200], val[32];
     struct buf cur = {0};
     enum rl_outcome outcome = RL_BYPASS;
-    snprintf(key, sizeof(key), "rl:%s:%s", rule->name, who);
+    snprintf(key, sizeof(key), "rl:%s:%s", bucket, who);
     for (int attempt = 0; attempt < 8; attempt++) {
         uint64_t cas = 0, tat = 0;
         enum mc_status st = mc_gets(mc, key, &cur, &cas);

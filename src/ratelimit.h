@@ -5,12 +5,12 @@
 #include "gcra.h"
 
 struct mc;
-struct rate_rule;
 
 enum rl_outcome { RL_PASS, RL_REJECT, RL_BYPASS };
 
-/* who: the client IP or key id. RL_BYPASS means memcached could not be used (fail open). */
-enum rl_outcome ratelimit_check(struct mc *mc, const struct rate_rule *rule, const char *who,
+/* bucket names the limit, who the client (IP or key id). RL_BYPASS: memcached could not be used
+ * (fail open). */
+enum rl_outcome ratelimit_check(struct mc *mc, const char *bucket, const struct gcra_rule *rule, const char *who,
                                 uint64_t now, struct gcra_result *res);
 
 #endif

@@ -5,6 +5,8 @@
 #include "envelope.h"
 #include "log.h"
 #include "metrics.h"
+#include "routes.h"
+#include "schema.h"
 
 #include <stdarg.h>
 
@@ -20,13 +22,18 @@ void request_free(struct request *r)
     path_params_free(&r->params);
     if (r->route)
         query_values_free(r->route->query, r->q);
+    if (r->input) {
+        body_unbind(r->route->body, r->input);
+        free(r->input);
+        r->input = NULL;
+    }
     json_object_put(r->body);
     r->body = NULL;
     buf_free(&r->headers);
     buf_free(&r->out);
 }
 
-enum family request_family(const struct request *r)
+const struct family *request_family(const struct request *r)
 {
     return r->route ? r->route->family : family_for_path(r->path ? r->path : "/");
 }
@@ -41,6 +48,25 @@ int reply_json(struct request *r, int status, json_object *o)
     return 0;
 }
 
+int reply_ok(struct request *r, int status, json_object *o)
+{
+    const struct family *f = request_family(r);
+    return reply_json(r, status, f->success ? f->success(o) : o);
+}
+
+int reply_column(struct request *r, PGresult *res, int status, const char *not_found)
+{
+    if (!res)
+        return -1;
+    int rc = 0;
+    if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0))
+        rc = fail(r, 404, "%s", not_found);
+    else
+        reply_text(r, status, "application/json", PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    PQclear(res);
+    return rc;
+}
+
 int reply_text(struct request *r, int status, const char *type, const char *body, size_t len)
 {
     buf_reset(&r->out);
@@ -50,14 +76,26 @@ int reply_text(struct request *r, int status, const char *type, const char *body
     return 0;
 }
 
-static int fail_va(struct request *r, int status, const char *field, const char *fmt, va_list ap)
+static void render_failure(struct request *r, int status, const char *msg, const struct field_error *errs, int n)
 {
-    char msg[512];
-    vsnprintf(msg, sizeof(msg), fmt, ap);
     buf_reset(&r->out);
-    envelope_render(request_family(r), status, msg, field, &r->out);
+    envelope_render(request_family(r), status, msg, errs, n, &r->out);
     r->status = status;
     r->out_type = "application/json";
+}
+
+static int fail_va(struct request *r, int status, const char *field, const char *fmt, va_list ap)
+{
+    struct field_error e;
+    vsnprintf(e.message, sizeof(e.message), fmt, ap);
+    snprintf(e.field, sizeof(e.field), "%s", field ? field : "");
+    render_failure(r, status, e.message, &e, field ? 1 : 0);
+    return -1;
+}
+
+int fail_fields(struct request *r, const struct field_error *errs, int n)
+{
+    render_failure(r, 400, errs[0].message, errs, n);
     return -1;
 }
 

@@ -5,22 +5,11 @@
 #include <json-c/json.h>
 #include <libpq-fe.h>
 
+#include "family.h"
 #include "keys.h"
 #include "router.h"
+#include "services.h"
 
-struct config;
-struct db;
-struct mc;
-struct shm;
-
-/* Per-process services, opened once by the worker (or scheduler) and reused for every request. */
-struct services {
-    const struct config *cfg;
-    struct db *db;
-    struct mc *mc;
-    struct shm *shm;
-    int slot;
-};
 
 struct request {
     struct services *svc;
@@ -39,6 +28,7 @@ struct request {
     struct path_params params;
     struct qvalue q[MAX_QPARAMS];
     json_object *body;
+    void *input;                 /* the body bound to the route's schema (route->body) */
     char key_id[KEY_ID_LEN + 1];
     char *key_scopes;
     char *key_subject;           /* "user:<uuid>" or "agent:<uuid>" for keys bound to a placer */
@@ -58,11 +48,19 @@ void request_free(struct request *r);
 /* Replies. reply_json takes ownership of o. fail renders the route family's error envelope and
  * returns -1 so handlers can `return fail(...)`. */
 int reply_json(struct request *r, int status, json_object *o);
+/* reply_json of o inside the family's success envelope (places: {"success":true,…}). */
+int reply_ok(struct request *r, int status, json_object *o);
+/* Replies with the one text column of a one-row result (JSON built by SQL); not_found (404) when the
+ * row or value is absent. res NULL: query() already replied. Clears res. */
+int reply_column(struct request *r, PGresult *res, int status, const char *not_found);
 int reply_text(struct request *r, int status, const char *type, const char *body, size_t len);
 int fail(struct request *r, int status, const char *fmt, ...) PRINTF_LIKE(3, 4);
 int fail_field(struct request *r, int status, const char *field, const char *fmt, ...) PRINTF_LIKE(4, 5);
+struct field_error;
+/* A 400 listing failing body fields (the family shows the first, or all of them). */
+int fail_fields(struct request *r, const struct field_error *errs, int n);
 void add_header(struct request *r, const char *fmt, ...) PRINTF_LIKE(2, 3);
-enum family request_family(const struct request *r);
+const struct family *request_family(const struct request *r);
 
 /* Validated query values, by the names in the route's table. */
 const struct qvalue *qget(const struct request *r, const char *name);

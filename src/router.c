@@ -6,17 +6,6 @@
 #include <errno.h>
 #include <time.h>
 
-static const char *const family_names[FAM_COUNT] = {
-    [FAM_GENERIC] = "generic", [FAM_OPS] = "ops",           [FAM_MIKROS] = "mikros",
-    [FAM_PLACES] = "places",   [FAM_SCHEDULER] = "scheduler", [FAM_ROBLOX] = "roblox",
-    [FAM_TEST] = "test",
-};
-
-const char *family_name(enum family f)
-{
-    return (unsigned)f < FAM_COUNT ? family_names[f] : "generic";
-}
-
 static int hexval(int c)
 {
     if (c >= '0' && c <= '9')
@@ -62,6 +51,83 @@ static size_t path_len(const char *path)
     return n;
 }
 
+/* CONTRACT 4: ^[0-9]{15,21}$ */
+static bool is_snowflake(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 15 || n > 21)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+static bool is_slug(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+            return false;
+    return true;
+}
+
+/* What a {name:type} parameter may hold. A parameter without a type takes any segment. */
+static const struct {
+    const char *name, *noun;
+    bool (*valid)(const char *s);
+} path_types[] = {
+    {"uuid", "a UUID", uuid_valid},
+    {"snowflake", "a Discord id (15 to 21 digits)", is_snowflake},
+    {"slug", "a slug (1 to 64 letters, digits, '-' or '_')", is_slug},
+};
+
+static int path_type(const char *name, size_t len)
+{
+    for (size_t i = 0; i < ARRAY_LEN(path_types); i++)
+        if (strlen(path_types[i].name) == len && !strncmp(path_types[i].name, name, len))
+            return (int)i;
+    return -1;
+}
+
+const char *path_type_noun(const char *type)
+{
+    int t = type ? path_type(type, strlen(type)) : -1;
+    return t < 0 ? "valid" : path_types[t].noun;
+}
+
+bool route_path_valid(const char *path, char *err, size_t errlen)
+{
+    for (const char *p = strchr(path, '{'); p; p = strchr(p + 1, '{')) {
+        const char *close = strchr(p, '}'), *colon = memchr(p, ':', close ? (size_t)(close - p) : 0);
+        if (!close || close == p + 1 || (colon && path_type(colon + 1, (size_t)(close - colon - 1)) < 0)) {
+            snprintf(err, errlen, "route %s: malformed or unknown parameter type at '%.20s'", path, p);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Checks each typed parameter; on a malformed one names it in params and returns false. */
+static bool params_typed_ok(const char *pat, struct path_params *params)
+{
+    int k = 0;
+    for (const char *p = strchr(pat, '{'); p && k < params->n; p = strchr(p + 1, '{'), k++) {
+        const char *close = strchr(p, '}'), *colon = memchr(p, ':', (size_t)(close - p));
+        if (!colon)
+            continue;
+        int t = path_type(colon + 1, (size_t)(close - colon - 1));
+        if (t >= 0 && !path_types[t].valid(params->values[k])) {
+            snprintf(params->bad, sizeof(params->bad), "%.*s", (int)params->name_lens[k], params->names[k]);
+            params->bad_type = path_types[t].name;
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Matches one pattern against a path; fills params on success. */
 static bool pattern_match(const char *pat, const char *path, size_t plen, struct path_params *params)
 {
@@ -76,8 +142,9 @@ static bool pattern_match(const char *pat, const char *path, size_t plen, struct
             if (!close || seg_end == p || params->n >= MAX_PATH_PARAMS)
                 goto fail;
             int k = params->n;
+            const char *colon = memchr(pat, ':', (size_t)(close - pat));
             params->names[k] = pat + 1;
-            params->name_lens[k] = (size_t)(close - pat - 1);
+            params->name_lens[k] = (size_t)((colon ? colon : close) - pat - 1);
             if (!url_decode(p, (size_t)(seg_end - p), false, &params->values[k]))
                 goto fail;
             params->n++;
@@ -110,14 +177,14 @@ enum match_result router_match(const struct route *table, size_t n, const char *
     for (size_t i = 0; i < n; i++) {
         struct path_params tmp;
         memset(&tmp, 0, sizeof(tmp));
-        if (!pattern_match(table[i].pattern, path, plen, &tmp))
+        if (!pattern_match(table[i].path, path, plen, &tmp))
             continue;
         bool head_as_get = !strcmp(method, "HEAD") && !strcmp(table[i].method, "GET");
         if (!strcmp(table[i].method, method) || head_as_get) {
             path_params_free(params);
             *params = tmp;
             *found = &table[i];
-            return MATCH_OK;
+            return params_typed_ok(table[i].path, params) ? MATCH_OK : MATCH_BAD_PARAM;
         }
         path_params_free(&tmp);
         path_known = true;
@@ -151,30 +218,6 @@ const char *path_param(const struct path_params *p, const char *name)
         if (p->name_lens[i] == len && !strncmp(p->names[i], name, len))
             return p->values[i];
     return NULL;
-}
-
-static const struct {
-    const char *prefix;
-    enum family family;
-} prefixes[] = {
-    {"/api/gamestats", FAM_MIKROS}, {"/api/promotions", FAM_MIKROS}, {"/api/games", FAM_MIKROS},
-    {"/api/rpg", FAM_MIKROS},       {"/api/leaderboards", FAM_MIKROS}, {"/api/schedulers", FAM_MIKROS},
-    {"/api/game-modes", FAM_PLACES}, {"/api/archives", FAM_PLACES},   {"/api/leaderboard", FAM_PLACES},
-    {"/api/agents", FAM_PLACES},    {"/api/admin", FAM_PLACES},      {"/api/canvas", FAM_PLACES},
-    {"/api/ws", FAM_PLACES},        {"/api/events", FAM_PLACES},     {"/scheduler", FAM_SCHEDULER},
-    {"/api/v1", FAM_ROBLOX},        {"/api/game-ads", FAM_ROBLOX},   {"/api/stats", FAM_OPS},
-    {"/api/logs", FAM_OPS},         {"/api/health", FAM_OPS},        {"/health", FAM_OPS},
-    {"/ready", FAM_OPS},            {"/metrics", FAM_OPS},           {"/api", FAM_OPS},
-};
-
-enum family family_for_path(const char *path)
-{
-    for (size_t i = 0; i < ARRAY_LEN(prefixes); i++) {
-        size_t n = strlen(prefixes[i].prefix);
-        if (!strncmp(path, prefixes[i].prefix, n) && (path[n] == '\0' || path[n] == '/'))
-            return prefixes[i].family;
-    }
-    return FAM_GENERIC;
 }
 
 static bool days_in_range(int y, int m, int d)

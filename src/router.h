@@ -2,10 +2,11 @@
 #ifndef GH_ROUTER_H
 #define GH_ROUTER_H
 
-struct request;
+#include "gcra.h"
 
-enum family { FAM_GENERIC, FAM_OPS, FAM_MIKROS, FAM_PLACES, FAM_SCHEDULER, FAM_ROBLOX, FAM_TEST, FAM_COUNT };
-const char *family_name(enum family f);
+struct request;
+struct family;
+struct body_schema;
 
 enum qtype { Q_INT, Q_STRING, Q_ENUM, Q_TIMESTAMP, Q_BOOL };
 
@@ -27,12 +28,16 @@ struct qvalue {
 };
 
 enum rl_key { RL_BY_IP, RL_BY_KEY };
-struct rate_rule {
-    const char *name;               /* memcached key part; also shared buckets share it */
+
+/* A rate limit is declared once, in its family: the declaration is the setting (name, default,
+ * documentation line) and the rule the routes point at; routes_init() fills rule from the setting. */
+struct rate_limit {
+    const char *setting;            /* "ratelimit_places_admin" */
+    const char *def;                /* "LIMIT/PERIOD_SECONDS[/BURST]" */
+    const char *help;
+    const char *bucket;             /* memcached key part; routes sharing it share one bucket */
     enum rl_key by;
-    long limit;                     /* requests per period (X-RateLimit-Limit) */
-    long period_s;
-    long burst;                     /* back-to-back requests a full bucket allows */
+    struct gcra_rule rule;
 };
 
 struct cache_rule {
@@ -45,22 +50,31 @@ enum route_flags {
     ROUTE_OPS_ONLY = 1 << 0,        /* 404 on the public listener */
     ROUTE_JSON_BODY = 1 << 1,       /* a JSON body is required */
     ROUTE_OPTIONAL_BODY = 1 << 2,   /* a JSON body may be sent */
+    ROUTE_TEST_ONLY = 1 << 3,       /* served only with test_routes = on */
 };
 
 #define MAX_QPARAMS 12
 #define MAX_PATH_PARAMS 4
+#define MAX_ROUTE_LIMITS 2
+#define MAX_ROUTE_BUMPS 4
 
+/* One row of a family's route table (src/api/<family>/routes.c), written with designated
+ * initialisers. Path parameters say what they hold: {id:uuid}, {discord_id:snowflake},
+ * {game_id:slug}; a malformed one is answered with the family's status before the handler runs. */
 struct route {
     const char *method;
-    const char *pattern;            /* "/api/archives/{id}" */
-    enum family family;
+    const char *path;                       /* "/api/archives/{id:uuid}" */
     int (*handler)(struct request *r);
-    const char *scope;              /* NULL: no key needed */
-    struct rate_rule *rate[2];      /* both must pass; NULL-terminated */
-    const struct cache_rule *cache; /* NULL: Cache-Control: no-store */
-    const struct qparam *query;     /* terminated by a NULL name; may be NULL */
+    const char *auth;                       /* the key scope(s) needed, "a|b" for either; NULL: none */
+    struct rate_limit *limits[MAX_ROUTE_LIMITS];   /* all must pass */
+    const struct cache_rule *cache;         /* NULL: Cache-Control: no-store */
+    const struct qparam *query;             /* terminated by a NULL name; may be NULL */
+    const struct body_schema *body;         /* validated and bound before the handler (request.input) */
+    const char *bumps[MAX_ROUTE_BUMPS];     /* cache generations a 2xx answer invalidates */
+    const char *not_found;                  /* the 404 message for a malformed id ("Job not found") */
     unsigned flags;
-    long max_body;                  /* 0: the configured max_body_bytes */
+    long max_body;                          /* 0: the configured max_body_bytes */
+    const struct family *family;            /* set by routes_init */
 };
 
 struct path_params {
@@ -68,20 +82,25 @@ struct path_params {
     const char *names[MAX_PATH_PARAMS];   /* point into the pattern: up to the '}' */
     size_t name_lens[MAX_PATH_PARAMS];
     char *values[MAX_PATH_PARAMS];        /* owned, percent-decoded */
+    const char *bad_type;                 /* MATCH_BAD_PARAM: "uuid", … */
+    char bad[32];                         /* MATCH_BAD_PARAM: the parameter's name */
 };
 
-enum match_result { MATCH_OK, MATCH_NO_PATH, MATCH_BAD_METHOD };
+enum match_result { MATCH_OK, MATCH_NO_PATH, MATCH_BAD_METHOD, MATCH_BAD_PARAM };
 
 /* Finds the route for method+path in a table of n routes. On MATCH_BAD_METHOD, allow gets the
- * methods that would match ("GET, HEAD"). Trailing slashes are not significant. */
+ * methods that would match ("GET, HEAD"). Trailing slashes are not significant. MATCH_BAD_PARAM:
+ * the route matched but a typed parameter is malformed; params->bad names it. */
 enum match_result router_match(const struct route *table, size_t n, const char *method, const char *path,
                                const struct route **found, struct path_params *params, char *allow,
                                size_t allow_len);
 void path_params_free(struct path_params *p);
 const char *path_param(const struct path_params *p, const char *name);
 
-/* Which family owns an unknown path, by prefix (for the 404 envelope). */
-enum family family_for_path(const char *path);
+/* Whether every {name:type} in a route path names a known type; false with the path in err. */
+bool route_path_valid(const char *path, char *err, size_t errlen);
+/* A typed path value's description for messages ("a UUID"), by type name. */
+const char *path_type_noun(const char *type);
 
 /* Parses and validates a query string against a route's parameters. On failure writes a client-facing
  * message naming the parameter and returns false. out[] has one slot per qparam. */

@@ -438,7 +438,8 @@ static bool bind_object(struct binder *b, const struct body_schema *s, json_obje
         if (obj && json_object_object_get_ex(obj, f->name, &v)) {
             assert(!s->has_present || i < BODY_SCHEMA_MAX_FIELDS);
             present |= (uint64_t)1 << (i & 63);   /* masked: a schema without has_present may be longer */
-            bind_value(b, f, v, dst, path);
+            /* a nullable field with a default reads null as "the default" */
+            bind_value(b, f, !v && (f->flags & F_NULLABLE) && f->def ? parsed_default(f->def) : v, dst, path);
         } else if (f->flags & F_REQUIRED) {
             record(b, path, "Missing required field: %s", path);
         } else if (f->def) {
@@ -576,4 +577,49 @@ static bool check_schema(const struct body_schema *s, const char *prefix, char *
 bool body_schema_check(const struct body_schema *s, char *err, size_t errlen)
 {
     return check_schema(s, "", err, errlen);
+}
+
+static json_object *value_to_json(const struct body_field *f, const char *slot)
+{
+    switch (f->type) {
+    case F_STRING:
+    case F_UUID: {
+        const char *s = *(const char *const *)(const void *)slot;
+        return s ? json_object_new_string(s) : NULL;
+    }
+    case F_INT:
+        return json_object_new_int64(*(const int64_t *)(const void *)slot);
+    case F_NUMBER:
+        return json_object_new_double(*(const double *)(const void *)slot);
+    case F_BOOL:
+        return json_object_new_boolean(*(const bool *)(const void *)slot);
+    case F_TIMESTAMP: {
+        char ts[32];
+        format_timestamp(ts, (uint64_t)*(const int64_t *)(const void *)slot, TS_MILLIS_Z);
+        return json_object_new_string(ts);
+    }
+    case F_ENUM:
+        return json_object_new_string(f->values[*(const int *)(const void *)slot]);
+    case F_OBJECT:
+        return body_to_json(f->schema, slot);
+    case F_ARRAY: {
+        const struct field_array *a = (const struct field_array *)(const void *)slot;
+        json_object *list = json_object_new_array();
+        size_t size = storage_size(f->items);
+        for (size_t i = 0; i < a->n; i++)
+            json_object_array_add(list, value_to_json(f->items, (const char *)a->items + i * size));
+        return list;
+    }
+    case F_JSON:
+        return json_object_get(*(json_object *const *)(const void *)slot);
+    }
+    return NULL;
+}
+
+json_object *body_to_json(const struct body_schema *s, const void *in)
+{
+    json_object *o = json_object_new_object();
+    for (const struct body_field *f = s->fields; f->name; f++)
+        json_object_object_add(o, f->name, value_to_json(f, (const char *)in + f->offset));
+    return o;
 }

@@ -22,7 +22,7 @@ enum field_type {
 
 enum field_flags {
     F_REQUIRED = 1 << 0,  /* absent → "Missing required field: NAME" */
-    F_NULLABLE = 1 << 1,  /* null is accepted and reads as absent (strings/uuid/json: NULL) */
+    F_NULLABLE = 1 << 1,  /* null is accepted: the default when there is one, else strings/uuid/json NULL */
 };
 
 struct body_schema;
@@ -69,8 +69,9 @@ struct field_error {
  *
  * - With refuse_unknown, unknown keys are reported first (in the body's key order), then the
  *   fields: a misspelt key is named as unknown rather than as a missing required field.
- * - null: with F_NULLABLE it binds like an absent field whose default is not applied, except that
- *   F_STRING, F_UUID and F_JSON are set to NULL; its present bit is set (it was given). Without
+ * - null: with F_NULLABLE it binds the field's default when it has one; without a default it leaves
+ *   the field as it is, except that F_STRING, F_UUID and F_JSON are set to NULL. Its present bit is
+ *   set either way (it was given). Without
  *   F_NULLABLE it is refused with the field's usual message; an F_JSON field says "must not be null".
  *   F_REQUIRED | F_NULLABLE: the key must be there, and null is accepted.
  * - Defaults are parsed once and kept for the life of the process, so a string, UUID or JSON
@@ -92,6 +93,11 @@ int body_bind(const struct body_schema *s, json_object *body, void *out, const c
 /* Frees what body_bind allocated in out (F_ARRAY items, recursively) and zeroes those slots;
  * out itself is the caller's. */
 void body_unbind(const struct body_schema *s, void *out);
+
+/* A bound struct back as JSON: every field in table order, as bound (absent strings are null,
+ * enums their text, timestamps ISO-8601 with milliseconds). Normalises a config whose absent
+ * fields took their defaults. A new object, the caller's to put. */
+json_object *body_to_json(const struct body_schema *s, const void *in);
 
 /* The present bitmask has one bit per field, so a schema has at most this many. */
 #define BODY_SCHEMA_MAX_FIELDS 64

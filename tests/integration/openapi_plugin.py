@@ -474,7 +474,8 @@ def route_entries(stack=None) -> list[tuple[str, str, str]]:
         fields = line.split()
         if len(fields) != 3:
             raise ValueError(f"--print-routes line {n} is not 'METHOD PATTERN FAMILY': {line!r}")
-        entries.append((fields[0].upper(), fields[1], fields[2]))
+        # a typed parameter ({id:uuid}) is documented by its name alone ({id})
+        entries.append((fields[0].upper(), re.sub(r"\{(\w+):\w+\}", r"{\1}", fields[1]), fields[2]))
     return entries
 
 

@@ -1,6 +1,7 @@
 /* test_config.c — defaults, the file, environment overrides and bad values. */
 #include "unit.h"
 #include "config.h"
+#include "routes.h"
 
 #include <unistd.h>
 
@@ -25,7 +26,8 @@ static void defaults_apply(void **state)
     assert_int_equal(c.json_max_depth, 32);
     assert_true(c.scheduler);
     assert_false(c.test_routes);
-    assert_string_equal(c.ratelimit_mikros, "100/60/200");
+    assert_string_equal(config_declared(&c, "ratelimit_mikros"), "100/60/200");
+    assert_null(config_declared(&c, "ratelimit_nonesuch"));
     config_free(&c);
 }
 
@@ -78,13 +80,39 @@ static void docs_cover_every_key(void **state)
     free(buf);
 }
 
+/* A declared setting is read from the file and the environment like a built-in one. */
+static void declared_settings_behave_like_built_in_ones(void **state)
+{
+    assert_true(config_declare("ratelimit_probe", "1/60", "A probe."));
+    assert_true(config_declare("ratelimit_probe", "2/60", "Declared twice: the first wins."));
+    char *path = write_temp("ratelimit_probe = 9/60\n");
+    struct config c;
+    char err[256];
+    assert_true(config_load(&c, NULL, err, sizeof(err)));
+    assert_string_equal(config_declared(&c, "ratelimit_probe"), "1/60");
+    config_free(&c);
+    assert_true(config_load(&c, path, err, sizeof(err)));
+    assert_string_equal(config_declared(&c, "ratelimit_probe"), "9/60");
+    config_free(&c);
+    setenv("GUILDHALL_RATELIMIT_PROBE", "3/60", 1);
+    assert_true(config_load(&c, path, err, sizeof(err)));
+    assert_string_equal(config_declared(&c, "ratelimit_probe"), "3/60");
+    unsetenv("GUILDHALL_RATELIMIT_PROBE");
+    config_free(&c);
+    unlink(path);
+    free(path);
+}
+
 int main(void)
 {
+    if (!routes_declare_settings())
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_apply),
         cmocka_unit_test(file_then_environment),
         cmocka_unit_test(bad_values_are_reported_with_the_line),
         cmocka_unit_test(docs_cover_every_key),
+        cmocka_unit_test(declared_settings_behave_like_built_in_ones),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

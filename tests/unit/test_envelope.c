@@ -1,17 +1,34 @@
 /* test_envelope.c — each family's error body, parsed back to check its exact shape. */
 #include "unit.h"
 #include "envelope.h"
+#include "schema.h"
+#include "api/mikros/mikros.h"
+#include "api/ops/ops.h"
+#include "api/places/places.h"
+#include "api/roblox/roblox.h"
+#include "api/scheduler/jobs.h"
 
 #include <json-c/json.h>
 
-static json_object *render(enum family f, int status, const char *msg, const char *field)
+static json_object *render_fields(const struct family *f, int status, const char *msg, const struct field_error *errs,
+                                  int n)
 {
     struct buf b = {0};
-    envelope_render(f, status, msg, field, &b);
+    envelope_render(f, status, msg, errs, n, &b);
     json_object *o = json_tokener_parse(b.data);
     buf_free(&b);
     assert_non_null(o);
     return o;
+}
+
+static json_object *render(const struct family *f, int status, const char *msg, const char *field)
+{
+    struct field_error e = {.field = "", .message = ""};
+    if (field) {
+        snprintf(e.field, sizeof(e.field), "%s", field);
+        snprintf(e.message, sizeof(e.message), "%s", msg);
+    }
+    return render_fields(f, status, msg, &e, field ? 1 : 0);
 }
 
 static const char *str(json_object *o, const char *path1, const char *path2)
@@ -25,7 +42,7 @@ static const char *str(json_object *o, const char *path1, const char *path2)
 
 static void mikros_envelope(void **state)
 {
-    json_object *o = render(FAM_MIKROS, 429, "slow down", NULL);
+    json_object *o = render(&family_mikros, 429, "slow down", NULL);
     json_object *v;
     assert_true(json_object_object_get_ex(o, "success", &v));
     assert_false(json_object_get_boolean(v));
@@ -38,12 +55,12 @@ static void mikros_envelope(void **state)
 
 static void places_envelope(void **state)
 {
-    json_object *o = render(FAM_PLACES, 400, "Invalid parameter: limit", NULL);
+    json_object *o = render(&family_places, 400, "Invalid parameter: limit", NULL);
     assert_string_equal(str(o, "error", NULL), "Invalid parameter: limit");
     assert_string_equal(str(o, "code", NULL), "INVALID_PARAMS");
     assert_int_equal(json_object_object_length(o), 3);
     json_object_put(o);
-    o = render(FAM_PLACES, 500, "x", NULL);
+    o = render(&family_places, 500, "x", NULL);
     assert_string_equal(str(o, "code", NULL), "SERVER_ERROR");
     json_object_put(o);
 }
@@ -54,7 +71,7 @@ static void ops_envelope_uses_application_codes(void **state)
         {400, "E004"}, {404, "E006"}, {429, "E003"}, {503, "E001"}, {405, "E004"},
     };
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
-        json_object *o = render(FAM_OPS, cases[i].status, "m", NULL);
+        json_object *o = render(&family_ops, cases[i].status, "m", NULL);
         assert_string_equal(str(o, "code", NULL), cases[i].code);
         assert_int_equal(json_object_object_length(o), 2);
         json_object_put(o);
@@ -63,7 +80,7 @@ static void ops_envelope_uses_application_codes(void **state)
 
 static void scheduler_envelope_is_detail_only(void **state)
 {
-    json_object *o = render(FAM_SCHEDULER, 409, "Job is already running", NULL);
+    json_object *o = render(&family_scheduler, 409, "Job is already running", NULL);
     assert_string_equal(str(o, "detail", NULL), "Job is already running");
     assert_int_equal(json_object_object_length(o), 1);
     json_object_put(o);
@@ -71,22 +88,43 @@ static void scheduler_envelope_is_detail_only(void **state)
 
 static void roblox_validation_lists_the_field(void **state)
 {
-    json_object *o = render(FAM_ROBLOX, 400, "must be image or video", "asset_type");
+    json_object *o = render(&family_roblox, 400, "must be image or video", "asset_type");
     assert_string_equal(str(o, "error", NULL), "Validation failed");
     json_object *d;
     assert_true(json_object_object_get_ex(o, "details", &d));
     assert_int_equal(json_object_array_length(d), 1);
     assert_string_equal(str(json_object_array_get_idx(d, 0), "field", NULL), "asset_type");
     json_object_put(o);
-    o = render(FAM_ROBLOX, 404, "Game not found", NULL);
+    const struct field_error two[] = {{"asset_type", "asset_type must be one of: image, video"},
+                                      {"name", "Missing required field: name"}};
+    o = render_fields(&family_roblox, 400, two[0].message, two, 2);
+    assert_true(json_object_object_get_ex(o, "details", &d));
+    assert_int_equal(json_object_array_length(d), 2);
+    assert_string_equal(str(json_object_array_get_idx(d, 1), "field", NULL), "name");
+    assert_string_equal(str(json_object_array_get_idx(d, 1), "message", NULL), "Missing required field: name");
+    json_object_put(o);
+    o = render(&family_roblox, 404, "Game not found", NULL);
     assert_string_equal(str(o, "error", NULL), "Game not found");
     assert_int_equal(json_object_object_length(o), 1);
     json_object_put(o);
 }
 
+/* Codes are looked up by error class: every family with codes names every class. */
+static void code_tables_are_complete(void **state)
+{
+    const struct family *const with_codes[] = {&family_mikros, &family_places, &family_ops};
+    for (size_t f = 0; f < ARRAY_LEN(with_codes); f++)
+        for (int c = 0; c < E_CODE_COUNT; c++)
+            assert_non_null(with_codes[f]->codes[c]);
+    assert_null(family_code(&family_scheduler, 400));
+    assert_string_equal(family_code(&family_places, 418), "INVALID_PARAMS");
+    assert_string_equal(family_code(&family_places, 502), "SERVER_ERROR");
+    assert_string_equal(family_code(&family_mikros, 504), "SERVICE_UNAVAILABLE");
+}
+
 static void messages_are_escaped(void **state)
 {
-    json_object *o = render(FAM_GENERIC, 404, "quote \" backslash \\ newline \n", NULL);
+    json_object *o = render(&family_generic, 404, "quote \" backslash \\ newline \n", NULL);
     assert_string_equal(str(o, "error", NULL), "quote \" backslash \\ newline \n");
     json_object_put(o);
 }
@@ -99,6 +137,7 @@ int main(void)
         cmocka_unit_test(ops_envelope_uses_application_codes),
         cmocka_unit_test(scheduler_envelope_is_detail_only),
         cmocka_unit_test(roblox_validation_lists_the_field),
+        cmocka_unit_test(code_tables_are_complete),
         cmocka_unit_test(messages_are_escaped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

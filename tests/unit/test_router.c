@@ -5,13 +5,15 @@
 static int h(struct request *r) { (void)r; return 0; }
 
 static const struct route table[] = {
-    {"GET", "/health", FAM_OPS, h, NULL, {NULL, NULL}, NULL, NULL, 0, 0},
-    {"GET", "/api/archives/{id}", FAM_PLACES, h, NULL, {NULL, NULL}, NULL, NULL, 0, 0},
-    {"GET", "/api/archives/{id}/canvas", FAM_PLACES, h, NULL, {NULL, NULL}, NULL, NULL, 0, 0},
-    {"POST", "/scheduler/jobs/{job_id}/run", FAM_SCHEDULER, h, NULL, {NULL, NULL}, NULL, NULL, 0, 0},
-    {"GET", "/scheduler/jobs/{job_id}", FAM_SCHEDULER, h, NULL, {NULL, NULL}, NULL, NULL, 0, 0},
-    {"DELETE", "/scheduler/jobs/{job_id}", FAM_SCHEDULER, h, NULL, {NULL, NULL}, NULL, NULL, 0, 0},
-    {"PUT", "/api/v1/game/{game_id}/display/{display_id}", FAM_ROBLOX, h, NULL, {NULL, NULL}, NULL, NULL, 0, 0},
+    {.method = "GET", .path = "/health", .handler = h},
+    {.method = "GET", .path = "/api/archives/{id}", .handler = h},
+    {.method = "GET", .path = "/api/archives/{id}/canvas", .handler = h},
+    {.method = "POST", .path = "/scheduler/jobs/{job_id}/run", .handler = h},
+    {.method = "GET", .path = "/scheduler/jobs/{job_id}", .handler = h},
+    {.method = "DELETE", .path = "/scheduler/jobs/{job_id}", .handler = h},
+    {.method = "PUT", .path = "/api/v1/game/{game_id}/display/{display_id}", .handler = h},
+    {.method = "GET", .path = "/typed/{id:uuid}/users/{discord_id:snowflake}", .handler = h},
+    {.method = "POST", .path = "/typed/{game_id:slug}", .handler = h},
 };
 
 static enum match_result match(const char *method, const char *path, const struct route **found,
@@ -26,7 +28,7 @@ static void literal_route_matches(void **state)
     struct path_params p;
     char allow[64];
     assert_int_equal(match("GET", "/health", &r, &p, allow), MATCH_OK);
-    assert_string_equal(r->pattern, "/health");
+    assert_string_equal(r->path, "/health");
     assert_int_equal(p.n, 0);
 }
 
@@ -47,7 +49,7 @@ static void params_are_extracted_and_decoded(void **state)
     struct path_params p;
     char allow[64];
     assert_int_equal(match("PUT", "/api/v1/game/game%5F001/display/d-9", &r, &p, allow), MATCH_OK);
-    assert_string_equal(r->pattern, "/api/v1/game/{game_id}/display/{display_id}");
+    assert_string_equal(r->path, "/api/v1/game/{game_id}/display/{display_id}");
     assert_string_equal(path_param(&p, "game_id"), "game_001");
     assert_string_equal(path_param(&p, "display_id"), "d-9");
     assert_null(path_param(&p, "missing"));
@@ -63,7 +65,7 @@ static void longer_and_shorter_paths_do_not_match(void **state)
     assert_int_equal(match("GET", "/api/archives//canvas", &r, &p, allow), MATCH_NO_PATH);
     assert_int_equal(match("GET", "/api/archives/x/canvas/more", &r, &p, allow), MATCH_NO_PATH);
     assert_int_equal(match("GET", "/api/archives/x/canvas", &r, &p, allow), MATCH_OK);
-    assert_string_equal(r->pattern, "/api/archives/{id}/canvas");
+    assert_string_equal(r->path, "/api/archives/{id}/canvas");
     path_params_free(&p);
 }
 
@@ -95,17 +97,49 @@ static void malformed_escapes_do_not_match(void **state)
     assert_int_equal(match("GET", "/api/archives/%00", &r, &p, allow), MATCH_NO_PATH);
 }
 
-static void unknown_paths_belong_to_their_prefix_family(void **state)
+static void typed_parameters_are_checked(void **state)
 {
-    assert_int_equal(family_for_path("/api/gamestats/nope"), FAM_MIKROS);
-    assert_int_equal(family_for_path("/api/archives/x/y/z"), FAM_PLACES);
-    assert_int_equal(family_for_path("/scheduler/nope"), FAM_SCHEDULER);
-    assert_int_equal(family_for_path("/api/v1/x"), FAM_ROBLOX);
-    assert_int_equal(family_for_path("/api/game-ads"), FAM_ROBLOX);
-    assert_int_equal(family_for_path("/api/unknown"), FAM_OPS);
-    assert_int_equal(family_for_path("/elsewhere"), FAM_GENERIC);
-    assert_int_equal(family_for_path("/api/leaderboards/x"), FAM_MIKROS);
-    assert_int_equal(family_for_path("/api/leaderboard/current"), FAM_PLACES);
+    const struct route *r = NULL;
+    struct path_params p;
+    char allow[64];
+    const char *uuid = "550e8400-e29b-41d4-a716-446655440000";
+    char path[160];
+    snprintf(path, sizeof(path), "/typed/%s/users/123456789012345678", uuid);
+    assert_int_equal(match("GET", path, &r, &p, allow), MATCH_OK);
+    assert_string_equal(path_param(&p, "id"), uuid);
+    assert_string_equal(path_param(&p, "discord_id"), "123456789012345678");
+    path_params_free(&p);
+
+    const struct {
+        const char *path, *bad, *type;
+    } cases[] = {
+        {"/typed/not-a-uuid/users/123456789012345678", "id", "uuid"},
+        {"/typed/550e8400-e29b-41d4-a716-446655440000/users/12345", "discord_id", "snowflake"},
+        {"/typed/550e8400-e29b-41d4-a716-446655440000/users/1234567890123456789012", "discord_id", "snowflake"},
+        {"/typed/550e8400-e29b-41d4-a716-446655440000/users/12345678901234567x", "discord_id", "snowflake"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        assert_int_equal(match("GET", cases[i].path, &r, &p, allow), MATCH_BAD_PARAM);
+        assert_string_equal(p.bad, cases[i].bad);
+        assert_string_equal(p.bad_type, cases[i].type);
+        path_params_free(&p);
+    }
+    assert_int_equal(match("POST", "/typed/game_001", &r, &p, allow), MATCH_OK);
+    path_params_free(&p);
+    assert_int_equal(match("POST", "/typed/game%20001", &r, &p, allow), MATCH_BAD_PARAM);
+    path_params_free(&p);
+    /* a typed route still answers 405 for another method: the type is checked once the route is known */
+    assert_int_equal(match("DELETE", "/typed/not-a-slug!", &r, &p, allow), MATCH_BAD_METHOD);
+}
+
+static void route_paths_name_known_types(void **state)
+{
+    char err[256];
+    assert_true(route_path_valid("/a/{id:uuid}/{x}", err, sizeof(err)));
+    assert_false(route_path_valid("/a/{id:uuidd}", err, sizeof(err)));
+    assert_non_null(strstr(err, "/a/{id:uuidd}"));
+    assert_false(route_path_valid("/a/{id", err, sizeof(err)));
+    assert_false(route_path_valid("/a/{}", err, sizeof(err)));
 }
 
 static void uuids_are_checked_before_the_database(void **state)
@@ -130,7 +164,8 @@ int main(void)
         cmocka_unit_test(wrong_method_lists_allowed_methods),
         cmocka_unit_test(head_is_served_by_get),
         cmocka_unit_test(malformed_escapes_do_not_match),
-        cmocka_unit_test(unknown_paths_belong_to_their_prefix_family),
+        cmocka_unit_test(typed_parameters_are_checked),
+        cmocka_unit_test(route_paths_name_known_types),
         cmocka_unit_test(uuids_are_checked_before_the_database),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

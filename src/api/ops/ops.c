@@ -5,6 +5,7 @@
 #include "cache.h"
 #include "config.h"
 #include "db.h"
+#include "envelope.h"
 #include "metrics.h"
 #include "request.h"
 #include "routes.h"
@@ -220,9 +221,16 @@ int ops_metrics(struct request *r)
     PQclear(res);
     if (st != DB_OK)
         metrics_count(r->svc, M_DB_ERRORS);
-    size_t n;
+    size_t n, nf;
     const struct route *table = routes_table(&n);
-    metrics_render(r->svc->shm, table, n, &out);
+    const struct family *const *families = routes_families(&nf);
+    struct metric_route labels[MAX_ROUTE_STATS];
+    const char *family_names[MAX_FAMILY_STATS] = {family_generic.name};
+    for (size_t i = 0; i < n && i < MAX_ROUTE_STATS; i++)
+        labels[i] = (struct metric_route){table[i].family->name, table[i].path, table[i].method};
+    for (size_t f = 0; f < nf && f + 1 < MAX_FAMILY_STATS; f++)
+        family_names[f + 1] = families[f]->name;
+    metrics_render(r->svc->shm, labels, n, family_names, nf + 1 < MAX_FAMILY_STATS ? nf + 1 : MAX_FAMILY_STATS, &out);
     reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", out.data, out.len);
     buf_free(&out);
     return 0;

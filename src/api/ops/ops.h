@@ -2,7 +2,11 @@
 #ifndef GH_API_OPS_H
 #define GH_API_OPS_H
 
+#include "family.h"
+
 struct request;
+
+extern const struct family family_ops;
 
 int ops_health(struct request *r);
 int ops_ready(struct request *r);

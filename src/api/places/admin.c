@@ -64,41 +64,46 @@ static bool commit(struct request *r)
     return true;
 }
 
-/* Optional body fields with their types checked; absent stays as the default. */
-static bool body_optional_string(struct request *r, const char *name, const char **out)
-{
-    json_object *v;
-    if (!r->body || !json_object_object_get_ex(r->body, name, &v) || json_object_is_type(v, json_type_null))
-        return true;
-    if (!json_object_is_type(v, json_type_string)) {
-        fail(r, 400, "Invalid field: %s must be a string", name);
-        return false;
-    }
-    *out = json_object_get_string(v);
-    return true;
-}
+struct reset_input {
+    const char *next_game_mode;   /* NULL: the rotation picks */
+    bool force;
+};
 
-static bool body_optional_bool(struct request *r, const char *name, bool *out)
-{
-    json_object *v;
-    if (!r->body || !json_object_object_get_ex(r->body, name, &v) || json_object_is_type(v, json_type_null))
-        return true;
-    if (!json_object_is_type(v, json_type_boolean)) {
-        fail(r, 400, "Invalid field: %s must be true or false", name);
-        return false;
-    }
-    *out = json_object_get_boolean(v);
-    return true;
-}
+const struct body_schema places_reset_body = {
+    .fields = (const struct body_field[]){
+        {.name = "next_game_mode", .type = F_STRING, .flags = F_NULLABLE,
+         .offset = offsetof(struct reset_input, next_game_mode), .max = 64},
+        {.name = "force", .type = F_BOOL, .offset = offsetof(struct reset_input, force), .def = "false"},
+        {0},
+    },
+    .size = sizeof(struct reset_input),
+};
 
-static bool body_is_object(struct request *r)
-{
-    if (r->body && !json_object_is_type(r->body, json_type_object)) {
-        fail(r, 400, "Request body must be a JSON object");
-        return false;
-    }
-    return true;
-}
+struct agent_stats_input {
+    const char *agent_id;
+    int64_t week_number, year;
+};
+
+const struct body_schema places_agent_stats_body = {
+    .fields = (const struct body_field[]){
+        {.name = "agent_id", .type = F_UUID, .flags = F_REQUIRED, .offset = offsetof(struct agent_stats_input, agent_id)},
+        {.name = "week_number", .type = F_INT, .flags = F_REQUIRED,
+         .offset = offsetof(struct agent_stats_input, week_number), .min = 1, .max = 53},
+        {.name = "year", .type = F_INT, .flags = F_REQUIRED, .offset = offsetof(struct agent_stats_input, year),
+         .min = 2000, .max = 9999},
+        {0},
+    },
+    .size = sizeof(struct agent_stats_input),
+};
+
+/* Routes that take no fields still refuse a body that is not an object. */
+struct no_input {
+    char unused;
+};
+const struct body_schema places_empty_body = {
+    .fields = (const struct body_field[]){{0}},
+    .size = sizeof(struct no_input),
+};
 
 /* Renders the canvas's gzip, image and thumbnail as bytea hex parameters. */
 static bool render_archive(struct request *r, struct buf *gz_hex, struct buf *png_hex, struct buf *thumb_hex)
@@ -127,11 +132,9 @@ static bool render_archive(struct request *r, struct buf *gz_hex, struct buf *pn
 int places_reset_week(struct request *r)
 {
     uint64_t started = monotonic_us();
-    const char *mode = NULL;
-    bool force = false;
-    if (!body_is_object(r) || !body_optional_string(r, "next_game_mode", &mode) ||
-        !body_optional_bool(r, "force", &force))
-        return -1;
+    const struct reset_input *in = r->input;
+    const char *mode = in->next_game_mode;
+    bool force = in->force;
     if (!begin(r))
         return -1;
     struct buf gz = {0}, png = {0}, thumb = {0};
@@ -144,7 +147,7 @@ int places_reset_week(struct request *r)
         bool known = PQntuples(res) > 0;
         PQclear(res);
         if (!known) {
-            fail(r, 400, "Invalid field: next_game_mode '%s' is not an active game mode", mode);
+            fail_field(r, 400, "next_game_mode", "next_game_mode '%s' is not an active game mode", mode);
             goto fail;
         }
     }
@@ -164,7 +167,7 @@ int places_reset_week(struct request *r)
     const char *ap[] = {gz.data, mode};
     if (!(res = query(r, &archive_stmt, ap))) {
         if (!strcmp(query_state(r), "GHMOD"))
-            fail(r, 400, "Invalid field: next_game_mode is not an active game mode");
+            fail_field(r, 400, "next_game_mode", "next_game_mode is not an active game mode");
         goto fail;
     }
     char archive_id[40];
@@ -195,14 +198,11 @@ int places_reset_week(struct request *r)
         json_object_put(stats);
         goto out;
     }
-    cache_bump_generation(r->svc->mc, PLACES_GEN_WEEK);
-    cache_bump_generation(r->svc->mc, PLACES_GEN_AGENTS);
     json_object_object_add(stats, "duration_ms", json_object_new_int64((int64_t)((monotonic_us() - started) / 1000)));
-    json_object_object_add(o, "success", json_object_new_boolean(1));
     json_object_object_add(o, "archive_id", json_object_new_string(archive_id));
     json_object_object_add(o, "new_week", week);
     json_object_object_add(o, "stats", stats);
-    rc = reply_json(r, 200, o);
+    rc = reply_ok(r, 200, o);
     goto out;
 fail:
     rollback(r);
@@ -213,55 +213,31 @@ out:
     return rc;
 }
 
-static bool body_required_int(struct request *r, const char *name, long min, long max, char *out, size_t outlen)
-{
-    json_object *v;
-    if (!r->body || !json_object_object_get_ex(r->body, name, &v)) {
-        fail(r, 400, "Missing required field: %s", name);
-        return false;
-    }
-    if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < min || json_object_get_int64(v) > max) {
-        fail(r, 400, "Invalid field: %s must be an integer %ld..%ld", name, min, max);
-        return false;
-    }
-    snprintf(out, outlen, "%lld", (long long)json_object_get_int64(v));
-    return true;
-}
-
 int places_update_agent_stats(struct request *r)
 {
-    json_object *v;
-    char week[16], year[16];
-    if (!body_is_object(r))
-        return -1;
-    if (!r->body || !json_object_object_get_ex(r->body, "agent_id", &v))
-        return fail(r, 400, "Missing required field: agent_id");
-    const char *agent = json_object_get_string(v);
-    if (!json_object_is_type(v, json_type_string) || !uuid_valid(agent))
-        return fail(r, 400, "Invalid field: agent_id must be a UUID");
-    if (!body_required_int(r, "week_number", 1, 53, week, sizeof(week)) ||
-        !body_required_int(r, "year", 2000, 9999, year, sizeof(year)))
-        return -1;
+    const struct agent_stats_input *in = r->input;
+    const char *agent = in->agent_id;
+    char week[24], year[24];
+    snprintf(week, sizeof(week), "%lld", (long long)in->week_number);
+    snprintf(year, sizeof(year), "%lld", (long long)in->year);
     const char *params[] = {agent, week, year};
     PGresult *res = query(r, &update_agent_stmt, params);
     if (!res)
         return !strcmp(query_state(r), "GHNFD") ? fail(r, 404, "Agent %s not found", agent) : -1;
     bool updated = PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
-    cache_bump_generation(r->svc->mc, PLACES_GEN_AGENTS);
     json_object *details = json_object_new_object();
     json_object_object_add(details, "agent_id", json_object_new_string(agent));
     request_audit(r, "places.update_agent_stats", details);
     json_object_put(details);
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "success", json_object_new_boolean(1));
     json_object_object_add(o, "stats_updated", json_object_new_boolean(updated));
-    return reply_json(r, 200, o);
+    return reply_ok(r, 200, o);
 }
 
 int places_snapshot_stats(struct request *r)
 {
-    if (!body_is_object(r) || !begin(r))
+    if (!begin(r))
         return -1;
     PGresult *res = NULL;
     if (!places_refresh_territory(r) || !(res = query(r, &snapshot_stmt, NULL))) {
@@ -277,14 +253,11 @@ int places_snapshot_stats(struct request *r)
     if (!o)
         o = json_object_new_object();
     request_audit(r, "places.snapshot_stats", o);
-    json_object_object_add(o, "success", json_object_new_boolean(1));
-    return reply_json(r, 200, o);
+    return reply_ok(r, 200, o);
 }
 
 int places_cleanup_archives(struct request *r)
 {
-    if (!body_is_object(r))
-        return -1;
     PGresult *res = query(r, &missing_images_stmt, NULL);
     if (!res)
         return -1;
@@ -319,11 +292,10 @@ int places_cleanup_archives(struct request *r)
     if (!res)
         return -1;
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "success", json_object_new_boolean(1));
     json_object_object_add(o, "archives", json_object_new_int64(atoll(PQgetvalue(res, 0, 0))));
     json_object_object_add(o, "images_rendered", json_object_new_int(rendered));
     json_object_object_add(o, "images_failed", json_object_new_int(failed));
     PQclear(res);
     request_audit(r, "places.cleanup_archives", o);
-    return reply_json(r, 200, o);
+    return reply_ok(r, 200, o);
 }

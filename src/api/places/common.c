@@ -20,16 +20,6 @@ DB_STMT(ownership_stmt, 0, true,
 DB_STMT(set_territory_stmt, 3, false, "SELECT places_set_territory($1::text[], $2::uuid[], $3::int[])");
 
 
-const char *places_path_uuid(struct request *r, const char *name)
-{
-    const char *id = path_param(&r->params, name);
-    if (!uuid_valid(id)) {
-        fail(r, 400, "Invalid parameter: %s must be a UUID", name);
-        return NULL;
-    }
-    return id;
-}
-
 json_object *places_canvas_object(int width, int height)
 {
     json_object *c = json_object_new_object(), *palette = json_object_new_array();

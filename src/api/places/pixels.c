@@ -39,25 +39,21 @@ int places_canvas(struct request *r)
     return rc;
 }
 
-static bool body_int(struct request *r, const char *name, int *out)
-{
-    json_object *v;
-    if (!json_object_is_type(r->body, json_type_object) || !json_object_object_get_ex(r->body, name, &v)) {
-        fail(r, 400, "Missing required field: %s", name);
-        return false;
-    }
-    if (!json_object_is_type(v, json_type_int)) {
-        fail(r, 400, "Invalid field: %s must be an integer", name);
-        return false;
-    }
-    int64_t n = json_object_get_int64(v);
-    if (n < INT32_MIN || n > INT32_MAX) {
-        fail(r, 400, "Invalid field: %s is out of range", name);
-        return false;
-    }
-    *out = (int)n;
-    return true;
-}
+struct pixel_input {
+    int64_t x, y, color;
+};
+
+/* x and y are checked against this week's canvas size, known only after the rules query. */
+const struct body_schema places_pixel_body = {
+    .fields = (const struct body_field[]){
+        {.name = "x", .type = F_INT, .flags = F_REQUIRED, .offset = offsetof(struct pixel_input, x)},
+        {.name = "y", .type = F_INT, .flags = F_REQUIRED, .offset = offsetof(struct pixel_input, y)},
+        {.name = "color", .type = F_INT, .flags = F_REQUIRED, .offset = offsetof(struct pixel_input, color),
+         .min = 0, .max = CANVAS_PALETTE_SIZE - 1},
+        {0},
+    },
+    .size = sizeof(struct pixel_input),
+};
 
 /* Checks the mode's rules; replies and returns false on a violation. */
 static bool rules_allow(struct request *r, json_object *rules, int color, const char *faction_color)
@@ -68,7 +64,7 @@ static bool rules_allow(struct request *r, json_object *rules, int color, const 
         for (size_t i = 0; i < json_object_array_length(palette); i++)
             allowed |= json_object_get_int(json_object_array_get_idx(palette, i)) == color;
         if (!allowed) {
-            fail(r, 400, "Invalid field: color %d is not in this week's palette", color);
+            fail_field(r, 400, "color", "color %d is not in this week's palette", color);
             return false;
         }
     }
@@ -78,7 +74,7 @@ static bool rules_allow(struct request *r, json_object *rules, int color, const 
             return false;
         }
         if (atoi(faction_color) != color) {
-            fail(r, 400, "Invalid field: color must be your faction's colour (%s)", faction_color);
+            fail_field(r, 400, "color", "color must be your faction's colour (%s)", faction_color);
             return false;
         }
     }
@@ -129,9 +125,7 @@ static void release_cooldown(struct request *r)
 
 int places_place_pixel(struct request *r)
 {
-    int x, y, color;
-    if (!body_int(r, "x", &x) || !body_int(r, "y", &y) || !body_int(r, "color", &color))
-        return -1;
+    const struct pixel_input *in = r->input;
     const char *subject = r->key_subject;
     const char *colon = subject ? strchr(subject, ':') : NULL;
     if (!colon)
@@ -158,14 +152,15 @@ int places_place_pixel(struct request *r)
         snprintf(faction_color, sizeof(faction_color), "%s", PQgetvalue(res, 0, 3));
     PQclear(res);
     int rc = -1;
-    if (x < 0 || x >= width || y < 0 || y >= height) {
-        fail(r, 400, "Invalid field: x must be 0..%d and y 0..%d", width - 1, height - 1);
+    if (in->x < 0 || in->x >= width) {
+        fail_field(r, 400, "x", "x must be an integer between 0 and %d", width - 1);
         goto out;
     }
-    if (color < 0 || color >= CANVAS_PALETTE_SIZE) {
-        fail(r, 400, "Invalid field: color must be 0..%d", CANVAS_PALETTE_SIZE - 1);
+    if (in->y < 0 || in->y >= height) {
+        fail_field(r, 400, "y", "y must be an integer between 0 and %d", height - 1);
         goto out;
     }
+    int x = (int)in->x, y = (int)in->y, color = (int)in->color;
     if (!rules_allow(r, rules, color, faction_color[0] ? faction_color : NULL))
         goto out;
     long cooldown_ms = json_object_object_get_ex(rules, "cooldown_ms", &cd) ? json_object_get_int64(cd) : 30000;
@@ -193,14 +188,13 @@ int places_place_pixel(struct request *r)
     json_object *o = json_object_new_object();
     char next[32];
     format_timestamp(next, next_at, TS_SECONDS_Z);
-    json_object_object_add(o, "success", json_object_new_boolean(1));
     json_object_object_add(o, "x", json_object_new_int(x));
     json_object_object_add(o, "y", json_object_new_int(y));
     json_object_object_add(o, "color", json_object_new_int(color));
     json_object_object_add(o, "placed_at", json_object_new_string(PQgetvalue(res, 0, 0)));
     json_object_object_add(o, "next_placement_at", json_object_new_string(next));
     PQclear(res);
-    rc = reply_json(r, 201, o);
+    rc = reply_ok(r, 201, o);
 out:
     json_object_put(rules);
     return rc;

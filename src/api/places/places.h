@@ -5,8 +5,19 @@
 
 #include <json-c/json.h>
 
+#include "family.h"
+#include "schema.h"
+
 struct request;
 struct buf;
+
+extern const struct family family_places;
+/* The places envelope {"error","code","details"} and its codes (the test family borrows them). */
+extern const char *const places_codes[E_CODE_COUNT];
+void places_render_error(const struct error_reply *e, struct buf *out);
+
+/* Body schemas (the handlers' files define them beside their structs). */
+extern const struct body_schema places_pixel_body, places_reset_body, places_agent_stats_body, places_empty_body;
 
 /* Cache generations bumped by reset-week (and update-agent-stats for agent stats). */
 #define PLACES_GEN_WEEK "places_week"
@@ -31,8 +42,6 @@ int places_snapshot_stats(struct request *r);
 int places_cleanup_archives(struct request *r);
 
 /* Shared by the handlers (common.c). */
-/* The path's {id} as a UUID, or a 400 reply naming it. */
-const char *places_path_uuid(struct request *r, const char *name);
 /* {"width","height","bits_per_pixel":4,"palette":["#FFFFFF",…]} */
 json_object *places_canvas_object(int width, int height);
 /* Replaces "width"/"height" in o with the canvas object and replies 200. */

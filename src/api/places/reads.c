@@ -17,23 +17,9 @@ DB_STMT(leaderboard_stmt, 2, true, "SELECT places_leaderboard_json($1, $2::int)"
 DB_STMT(agent_stats_stmt, 2, true, "SELECT places_agent_stats_json($1::uuid, $2::int)");
 DB_STMT(agent_current_stmt, 1, true, "SELECT places_agent_current_json($1::uuid)");
 
-/* Replies with the single text column of a one-row result; 404 when it is NULL or absent. */
-static int reply_json_column(struct request *r, PGresult *res, const char *what)
-{
-    if (!res)
-        return -1;
-    if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
-        PQclear(res);
-        return fail(r, 404, "%s not found", what);
-    }
-    reply_text(r, 200, "application/json", PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
-    PQclear(res);
-    return 0;
-}
-
 int places_game_modes(struct request *r)
 {
-    return reply_json_column(r, query(r, &modes_stmt, NULL), "Game modes");
+    return reply_column(r, query(r, &modes_stmt, NULL), 200, "Game modes not found");
 }
 
 int places_current_mode(struct request *r)
@@ -51,14 +37,12 @@ int places_archives(struct request *r)
 {
     const char *params[] = {qstr(r, "page"), qstr(r, "limit"), qstr(r, "game_mode"), qstr(r, "year"),
                             places_base_url(r)};
-    return reply_json_column(r, query(r, &archives_stmt, params), "Archives");
+    return reply_column(r, query(r, &archives_stmt, params), 200, "Archives not found");
 }
 
 int places_archive(struct request *r)
 {
-    const char *id = places_path_uuid(r, "id");
-    if (!id)
-        return -1;
+    const char *id = path_param(&r->params, "id");
     const char *params[] = {id, places_base_url(r)};
     PGresult *res = query(r, &archive_stmt, params);
     if (!res)
@@ -71,9 +55,7 @@ int places_archive(struct request *r)
 
 int places_archive_canvas(struct request *r)
 {
-    const char *id = places_path_uuid(r, "id");
-    if (!id)
-        return -1;
+    const char *id = path_param(&r->params, "id");
     const char *params[] = {id};
     PGresult *res = query(r, &archive_canvas_stmt, params);
     if (!res)
@@ -96,9 +78,7 @@ int places_archive_canvas(struct request *r)
 
 static int archive_png(struct request *r, bool thumbnail)
 {
-    const char *id = places_path_uuid(r, "id");
-    if (!id)
-        return -1;
+    const char *id = path_param(&r->params, "id");
     const char *params[] = {id};
     PGresult *res = query(r, &archive_png_stmt, params);
     if (!res)
@@ -139,32 +119,26 @@ int places_leaderboard_current(struct request *r)
     if (!places_refresh_territory(r))
         return -1;
     const char *params[] = {qstr(r, "type"), qstr(r, "limit")};
-    return reply_json_column(r, query(r, &leaderboard_stmt, params), "Leaderboard");
+    return reply_column(r, query(r, &leaderboard_stmt, params), 200, "Leaderboard not found");
 }
 
 int places_leaderboard_archive(struct request *r)
 {
-    const char *id = places_path_uuid(r, "id");
-    if (!id)
-        return -1;
+    const char *id = path_param(&r->params, "id");
     const char *params[] = {id, qstr(r, "type")};
-    return reply_json_column(r, query(r, &archived_board_stmt, params), "Archive");
+    return reply_column(r, query(r, &archived_board_stmt, params), 200, "Archive not found");
 }
 
 int places_agent_stats(struct request *r)
 {
-    const char *id = places_path_uuid(r, "id");
-    if (!id)
-        return -1;
+    const char *id = path_param(&r->params, "id");
     const char *params[] = {id, qstr(r, "weeks")};
-    return reply_json_column(r, query(r, &agent_stats_stmt, params), "Agent");
+    return reply_column(r, query(r, &agent_stats_stmt, params), 200, "Agent not found");
 }
 
 int places_agent_current_week(struct request *r)
 {
-    const char *id = places_path_uuid(r, "id");
-    if (!id)
-        return -1;
+    const char *id = path_param(&r->params, "id");
     const char *params[] = {id};
-    return reply_json_column(r, query(r, &agent_current_stmt, params), "Agent");
+    return reply_column(r, query(r, &agent_current_stmt, params), 200, "Agent not found");
 }

@@ -14,6 +14,8 @@
 #include "process.h"
 #include "request.h"
 #include "routes.h"
+#include "schema.h"
+#include "cache.h"
 #include "webhook.h"
 
 #include <unistd.h>
@@ -182,7 +184,7 @@ static void run_handler(struct services *svc, int (*handler)(struct request *), 
     size_t n;
     const struct route *table = routes_table(&n), *route = NULL;
     for (size_t i = 0; i < n && !route; i++)
-        if (!strcmp(table[i].pattern, pattern))
+        if (!strcmp(table[i].path, pattern))
             route = &table[i];
     struct request r;
     memset(&r, 0, sizeof(r));
@@ -196,16 +198,21 @@ static void run_handler(struct services *svc, int (*handler)(struct request *), 
     if (!route) {
         o->status = "failed";
         snprintf(o->error, sizeof(o->error), "no route %s", pattern);
+    } else if (route->body && body_bind(route->body, r.body, (r.input = xcalloc(1, route->body->size)), NULL,
+                                        &(struct field_error){0}, 1) != 0) {
+        o->status = "failed";
+        snprintf(o->error, sizeof(o->error), "built-in body refused by %s", pattern);
     } else {
         handler(&r);
         if (!r.status)
             r.status = 500;
+        for (int i = 0; r.status < 300 && i < MAX_ROUTE_BUMPS && route->bumps[i]; i++)
+            cache_bump_generation(svc->mc, route->bumps[i]);
         o->result = json_tokener_parse(r.out.data ? r.out.data : "null");
         o->status = r.status < 300 ? "success" : r.status == 409 ? "skipped" : "failed";
         if (r.status >= 300)
             snprintf(o->error, sizeof(o->error), "HTTP %d", r.status);
     }
-    r.route = NULL;   /* route queries are not ours to free */
     request_free(&r);
 }
 

@@ -11,7 +11,6 @@
 
 #include <ctype.h>
 #include <signal.h>
-#include <stdarg.h>
 
 #define JOB_COLUMNS "id, name, description, bot_type, enabled, schedule_type, schedule_config::text, bot_config::text"
 
@@ -48,97 +47,117 @@ DB_STMT(counts_stmt, 0, true,
 
 /* ---- bot configuration ---------------------------------------------------------------------- */
 
-struct bot_field {
-    const char *name;
-    json_type type;
-    const char *def;         /* JSON text of the default */
-    long min, max;           /* integers */
+struct birthday_config {
+    bool dry_run, process_late;
+    int64_t max_days_late, max_messages_per_run;
+};
+struct visitor_config {
+    bool dry_run;
+    int64_t limit;
 };
 
-static const struct bot_field birthday_fields[] = {
-    {"dry_run", json_type_boolean, "false", 0, 0},
-    {"process_late", json_type_boolean, "false", 0, 0},
-    {"max_days_late", json_type_int, "7", 1, 365},
-    {"max_messages_per_run", json_type_int, "10", 1, 1000000},
-    {NULL, 0, NULL, 0, 0},
+#define DRY_RUN(config) {.name = "dry_run", .type = F_BOOL, .flags = F_NULLABLE, .offset = offsetof(config, dry_run), .def = "false"}
+
+static const struct body_schema birthday_schema = {
+    .fields = (const struct body_field[]){
+        DRY_RUN(struct birthday_config),
+        {.name = "process_late", .type = F_BOOL, .flags = F_NULLABLE, .offset = offsetof(struct birthday_config, process_late), .def = "false"},
+        {.name = "max_days_late", .type = F_INT, .flags = F_NULLABLE, .offset = offsetof(struct birthday_config, max_days_late),
+         .min = 1, .max = 365, .def = "7"},
+        {.name = "max_messages_per_run", .type = F_INT, .flags = F_NULLABLE,
+         .offset = offsetof(struct birthday_config, max_messages_per_run),
+         .min = 1, .max = 1000000, .def = "10"},
+        {0},
+    },
+    .refuse_unknown = true,
+    .size = sizeof(struct birthday_config),
 };
-static const struct bot_field visitor_fields[] = {
-    {"dry_run", json_type_boolean, "false", 0, 0},
-    {"limit", json_type_int, "50", 1, 500},
-    {NULL, 0, NULL, 0, 0},
+static const struct body_schema visitor_schema = {
+    .fields = (const struct body_field[]){
+        DRY_RUN(struct visitor_config),
+        {.name = "limit", .type = F_INT, .flags = F_NULLABLE, .offset = offsetof(struct visitor_config, limit), .min = 1, .max = 500, .def = "50"},
+        {0},
+    },
+    .refuse_unknown = true,
+    .size = sizeof(struct visitor_config),
 };
+
+/* Index order is the bot_type enum's (job_schema's values). */
+static const char *const bot_types[] = {"birthday", "visitor", NULL};
+static const struct body_schema *const bot_schemas[] = {&birthday_schema, &visitor_schema};
 
 json_object *scheduler_bot_config(const char *bot_type, json_object *given, char *err, size_t errlen)
 {
-    const struct bot_field *fields = !strcmp(bot_type, "birthday") ? birthday_fields
-                                     : !strcmp(bot_type, "visitor") ? visitor_fields
-                                                                    : NULL;
-    if (!fields) {
-        snprintf(err, errlen, "bot_type must be one of: birthday, visitor");
-        return NULL;
-    }
-    if (given && !json_object_is_type(given, json_type_object)) {
-        snprintf(err, errlen, "bot_config must be an object");
-        return NULL;
-    }
-    if (given) {
-        json_object_object_foreach(given, key, val) {
-            (void)val;
-            bool known = false;
-            for (const struct bot_field *f = fields; f->name; f++)
-                known |= !strcmp(f->name, key);
-            if (!known) {
-                snprintf(err, errlen, "bot_config.%s is not a %s bot setting", key, bot_type);
-                return NULL;
-            }
-        }
-    }
-    json_object *out = json_object_new_object(), *v;
-    for (const struct bot_field *f = fields; f->name; f++) {
-        if (!given || !json_object_object_get_ex(given, f->name, &v) || json_object_is_type(v, json_type_null)) {
-            json_object_object_add(out, f->name, json_tokener_parse(f->def));
+    for (size_t t = 0; bot_types[t]; t++) {
+        if (strcmp(bot_types[t], bot_type) != 0)
             continue;
-        }
-        bool ok = json_object_is_type(v, f->type) &&
-                  (f->type != json_type_int || (json_object_get_int64(v) >= f->min && json_object_get_int64(v) <= f->max));
-        if (!ok) {
-            if (f->type == json_type_int)
-                snprintf(err, errlen, "bot_config.%s must be an integer %ld-%ld", f->name, f->min, f->max);
-            else
-                snprintf(err, errlen, "bot_config.%s must be true or false", f->name);
-            json_object_put(out);
+        struct field_error e;
+        union {
+            struct birthday_config birthday;
+            struct visitor_config visitor;
+        } bound = {0};
+        if (body_bind(bot_schemas[t], given, &bound, "bot_config", &e, 1) != 0) {
+            snprintf(err, errlen, "%s", e.message);
             return NULL;
         }
-        json_object_object_add(out, f->name, json_object_get(v));
+        return body_to_json(bot_schemas[t], &bound);
     }
-    return out;
+    snprintf(err, errlen, "bot_type must be one of: birthday, visitor");
+    return NULL;
 }
+
+/* ---- the job as the client writes it ------------------------------------------------------------ */
+
+static const char *const schedule_types[] = {"daily", "weekly", "interval", "cron", NULL};
+
+struct job_input {
+    const char *name, *description;
+    int bot_type, schedule_type;
+    bool enabled;
+    json_object *schedule_config, *bot_config;   /* checked per type by job_apply */
+    uint64_t present;
+};
+enum { JOB_NAME, JOB_DESCRIPTION, JOB_BOT_TYPE, JOB_ENABLED, JOB_SCHEDULE_TYPE, JOB_SCHEDULE_CONFIG, JOB_BOT_CONFIG };
+#define GIVEN(in, field) (((in)->present >> (field)) & 1u)
+
+/* A create needs what has no default; an update may send any subset. */
+#define JOB_FIELDS(needed)                                                                                       \
+    {.name = "name", .type = F_STRING, .flags = needed, .offset = offsetof(struct job_input, name), .min = 1,    \
+     .max = 200},                                                                                                \
+    {.name = "description", .type = F_STRING, .flags = F_NULLABLE, .offset = offsetof(struct job_input, description), \
+     .max = 500},                                                                                                \
+    {.name = "bot_type", .type = F_ENUM, .flags = needed, .offset = offsetof(struct job_input, bot_type),        \
+     .values = bot_types},                                                                                       \
+    {.name = "enabled", .type = F_BOOL, .offset = offsetof(struct job_input, enabled)},                          \
+    {.name = "schedule_type", .type = F_ENUM, .flags = needed, .offset = offsetof(struct job_input, schedule_type), \
+     .values = schedule_types},                                                                                  \
+    {.name = "schedule_config", .type = F_JSON, .flags = F_NULLABLE, .offset = offsetof(struct job_input, schedule_config)}, \
+    {.name = "bot_config", .type = F_JSON, .flags = F_NULLABLE, .offset = offsetof(struct job_input, bot_config)}, \
+    {0}
+
+#define JOB_SCHEMA(needed)                                                                                       \
+    {.fields = (const struct body_field[]){JOB_FIELDS(needed)}, .refuse_unknown = true,                         \
+     .size = sizeof(struct job_input), .present_offset = offsetof(struct job_input, present), .has_present = true}
+
+const struct body_schema scheduler_create_body = JOB_SCHEMA(F_REQUIRED);
+const struct body_schema scheduler_update_body = JOB_SCHEMA(0);
+
+struct toggle_input {
+    bool enabled;
+    uint64_t present;
+};
+const struct body_schema scheduler_toggle_body = {
+    .fields = (const struct body_field[]){
+        {.name = "enabled", .type = F_BOOL, .offset = offsetof(struct toggle_input, enabled)},
+        {0},
+    },
+    .refuse_unknown = true,
+    .size = sizeof(struct toggle_input),
+    .present_offset = offsetof(struct toggle_input, present),
+    .has_present = true,
+};
 
 /* ---- helpers ---------------------------------------------------------------------------------- */
-
-/* Malformed ids are 404 in this family (CONTRACT 4), like ids that do not exist. */
-static const char *job_id(struct request *r)
-{
-    const char *id = path_param(&r->params, "job_id");
-    if (!uuid_valid(id)) {
-        fail(r, 404, "Job not found");
-        return NULL;
-    }
-    return id;
-}
-
-static int reply_column(struct request *r, PGresult *res, int status)
-{
-    if (!res)
-        return -1;
-    if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
-        PQclear(res);
-        return fail(r, 404, "Job not found");
-    }
-    reply_text(r, status, "application/json", PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
-    PQclear(res);
-    return 0;
-}
 
 static void audit(struct request *r, const char *action, const char *job)
 {
@@ -146,19 +165,6 @@ static void audit(struct request *r, const char *action, const char *job)
     json_object_object_add(d, "job_id", json_object_new_string(job));
     request_audit(r, action, d);
     json_object_put(d);
-}
-
-/* A 400 from a function that answers bool. */
-static bool invalid(struct request *r, const char *fmt, ...) PRINTF_LIKE(2, 3);
-static bool invalid(struct request *r, const char *fmt, ...)
-{
-    char msg[300];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    fail(r, 400, "%s", msg);
-    return false;
 }
 
 /* The job as the request leaves it: every field validated, defaults applied. */
@@ -176,106 +182,62 @@ static void job_free(struct job *j)
     j->schedule_config = j->bot_config = NULL;
 }
 
-static bool field_string(struct request *r, const char *name, size_t min, size_t max, const char **out)
+static bool invalid(struct request *r, const char *field, const char *msg)
 {
-    json_object *v;
-    if (!json_object_object_get_ex(r->body, name, &v))
-        return true;
-    if (json_object_is_type(v, json_type_null) && min == 0) {
-        *out = NULL;
-        return true;
-    }
-    if (!json_object_is_type(v, json_type_string)) {
-        fail(r, 400, "%s must be a string", name);
-        return false;
-    }
-    size_t n = 0;   /* characters, not bytes: the body is valid UTF-8 (checked by the dispatcher) */
-    for (const unsigned char *p = (const unsigned char *)json_object_get_string(v); *p; p++)
-        n += (*p & 0xC0) != 0x80;
-    if (n < min || n > max) {
-        fail(r, 400, "%s must be %zu to %zu characters", name, min, max);
-        return false;
-    }
-    *out = json_object_get_string(v);
-    return true;
+    fail_field(r, 400, field, "%s", msg);
+    return false;
 }
 
-static bool field_bool(struct request *r, const char *name, bool *out)
+static bool is_bot_job(const char *bot_type)
 {
-    json_object *v;
-    if (!json_object_object_get_ex(r->body, name, &v))
-        return true;
-    if (!json_object_is_type(v, json_type_boolean)) {
-        fail(r, 400, "%s must be true or false", name);
-        return false;
-    }
-    *out = json_object_get_boolean(v);
-    return true;
+    return !strcmp(bot_type, "birthday") || !strcmp(bot_type, "visitor");
 }
 
-/* Applies the body over j (all fields for a create, any for an update) and validates the result. */
-static bool job_apply_body(struct request *r, struct job *j, int64_t anchor, bool *anchor_reset)
+/* Applies what the client gave over j (everything for a create, any subset for an update), checks
+ * the configs against their types and computes the next run. */
+static bool job_apply(struct request *r, struct job *j, const struct job_input *in, int64_t anchor, bool *anchor_reset)
 {
-    json_object *v;
     char err[256];
-    static const char *const known[] = {"name", "description", "bot_type", "enabled", "schedule_type",
-                                        "schedule_config", "bot_config", NULL};
-    if (!json_object_is_type(r->body, json_type_object)) {
-        fail(r, 400, "Request body must be a JSON object");
-        return false;
-    }
-    json_object_object_foreach(r->body, key, val) {
-        (void)val;
-        bool ok = false;
-        for (const char *const *k = known; *k; k++)
-            ok |= !strcmp(*k, key);
-        if (!ok) {
-            fail(r, 400, "%s is not a job field", key);
-            return false;
-        }
-    }
     bool was_enabled = j->enabled;
-    if (!field_string(r, "name", 1, 200, &j->name) || !field_string(r, "description", 0, 500, &j->description) ||
-        !field_string(r, "bot_type", 1, 32, &j->bot_type) || !field_bool(r, "enabled", &j->enabled) ||
-        !field_string(r, "schedule_type", 1, 32, &j->schedule_type))
-        return false;
-    if (!j->name)
-        return invalid(r, "Missing required field: name");
-    if (!j->bot_type || (strcmp(j->bot_type, "birthday") && strcmp(j->bot_type, "visitor")))
-        return invalid(r, "bot_type must be one of: birthday, visitor");
-    if (!j->schedule_type)
-        return invalid(r, "Missing required field: schedule_type");
+    if (GIVEN(in, JOB_NAME))
+        j->name = in->name;
+    if (GIVEN(in, JOB_DESCRIPTION))
+        j->description = in->description;
+    if (GIVEN(in, JOB_BOT_TYPE))
+        j->bot_type = bot_types[in->bot_type];
+    if (GIVEN(in, JOB_ENABLED))
+        j->enabled = in->enabled;
+    if (GIVEN(in, JOB_SCHEDULE_TYPE))
+        j->schedule_type = schedule_types[in->schedule_type];
 
     enum schedule_type type;
     if (!schedule_type_parse(j->schedule_type, &type, err, sizeof(err)))
-        return invalid(r, "%s", err);
-    json_object *given = json_object_object_get_ex(r->body, "schedule_config", &v) ? v : j->schedule_config;
-    if (json_object_object_get_ex(r->body, "schedule_type", &v) && !json_object_object_get_ex(r->body, "schedule_config", &v))
-        given = NULL;   /* a new type without a config gets that type's defaults */
+        return invalid(r, "schedule_type", err);
+    /* a new type without a config gets that type's defaults */
+    json_object *given = GIVEN(in, JOB_SCHEDULE_CONFIG) ? in->schedule_config
+                         : GIVEN(in, JOB_SCHEDULE_TYPE) ? NULL
+                                                        : j->schedule_config;
     struct schedule sched;
     json_object *normalized = NULL;
-    if (given && !json_object_is_type(given, json_type_object))
-        return invalid(r, "schedule_config must be an object");
     if (!schedule_parse(type, given, &sched, &normalized, err, sizeof(err)))
-        return invalid(r, "%s", err);
+        return invalid(r, "schedule_config", err);
     json_object_put(j->schedule_config);
     j->schedule_config = normalized;
 
-    json_object *bot = json_object_object_get_ex(r->body, "bot_config", &v) ? v : j->bot_config;
+    json_object *bot = GIVEN(in, JOB_BOT_CONFIG) ? in->bot_config : j->bot_config;
     json_object *filled = scheduler_bot_config(j->bot_type, bot, err, sizeof(err));
     if (!filled)
-        return invalid(r, "%s", err);
+        return invalid(r, "bot_config", err);
     json_object_put(j->bot_config);
     j->bot_config = filled;
 
     int64_t now = (int64_t)(now_us() / 1000000u);
     *anchor_reset = j->enabled && !was_enabled;
-    if (*anchor_reset || json_object_object_get_ex(r->body, "schedule_config", &v) ||
-        json_object_object_get_ex(r->body, "schedule_type", &v))
+    if (*anchor_reset || GIVEN(in, JOB_SCHEDULE_CONFIG) || GIVEN(in, JOB_SCHEDULE_TYPE))
         anchor = now;
     j->next_run = j->enabled ? schedule_next(&sched, now, anchor) : 0;
     if (j->enabled && j->next_run < 0)
-        return invalid(r, "schedule_config never matches a time (cron_expression)");
+        return invalid(r, "schedule_config", "schedule_config never matches a time (cron_expression)");
     return true;
 }
 
@@ -287,14 +249,15 @@ static void next_run_text(const struct job *j, char out[24])
         out[0] = '\0';
 }
 
-/* Loads a job's stored fields into j; false with a 404/503 reply. */
+/* Loads a job's stored fields into j; false with a 404/503 reply. Built-in jobs are not the API's:
+ * they answer 404 here too. */
 static bool job_load(struct request *r, const char *id, struct job *j, int64_t *anchor, PGresult **keep)
 {
     const char *params[] = {id};
     PGresult *res = query(r, &get_raw_stmt, params);
     if (!res)
         return false;
-    if (PQntuples(res) == 0) {
+    if (PQntuples(res) == 0 || !is_bot_job(PQgetvalue(res, 0, 3))) {
         PQclear(res);
         fail(r, 404, "Job not found");
         return false;
@@ -317,16 +280,13 @@ int scheduler_list_jobs(struct request *r)
 {
     const char *params[] = {qstr(r, "enabled_only"), qstr(r, "include_system")};
     PGresult *res = query(r, &list_stmt, params);
-    return reply_column(r, res, 200);
+    return reply_column(r, res, 200, "Job not found");
 }
 
 int scheduler_get_job(struct request *r)
 {
-    const char *id = job_id(r);
-    if (!id)
-        return -1;
-    const char *params[] = {id};
-    return reply_column(r, query(r, &get_stmt, params), 200);
+    const char *params[] = {path_param(&r->params, "job_id")};
+    return reply_column(r, query(r, &get_stmt, params), 200, "Job not found");
 }
 
 int scheduler_create_job(struct request *r)
@@ -334,7 +294,7 @@ int scheduler_create_job(struct request *r)
     struct job j = {.enabled = true};
     bool reset;
     int rc = -1;
-    if (!job_apply_body(r, &j, 0, &reset))
+    if (!job_apply(r, &j, r->input, 0, &reset))
         goto out;
     char next[24];
     next_run_text(&j, next);
@@ -348,7 +308,7 @@ int scheduler_create_job(struct request *r)
         snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 1));
         audit(r, "scheduler.job_create", id);
     }
-    rc = reply_column(r, res, 201);
+    rc = reply_column(r, res, 201, "Job not found");
 out:
     job_free(&j);
     return rc;
@@ -366,71 +326,52 @@ static int save_job(struct request *r, const char *id, struct job *j, bool ancho
     PGresult *res = query(r, &update_stmt, params);
     if (res && PQntuples(res))
         audit(r, action, id);
-    return reply_column(r, res, 200);
+    return reply_column(r, res, 200, "Job not found");
+}
+
+/* Loads the job, applies in over it and saves it. */
+static int change_job(struct request *r, const struct job_input *in, const char *action)
+{
+    const char *id = path_param(&r->params, "job_id");
+    struct job j = {0};
+    int64_t anchor;
+    PGresult *stored = NULL;
+    bool reset;
+    int rc = -1;
+    if (!job_load(r, id, &j, &anchor, &stored))
+        return -1;
+    if (job_apply(r, &j, in, anchor, &reset))
+        rc = save_job(r, id, &j, reset, action);
+    job_free(&j);
+    PQclear(stored);
+    return rc;
 }
 
 int scheduler_update_job(struct request *r)
 {
-    const char *id = job_id(r);
-    struct job j = {0};
-    int64_t anchor;
-    PGresult *stored = NULL;
-    bool reset;
-    int rc = -1;
-    if (!id || !job_load(r, id, &j, &anchor, &stored))
-        return -1;
-    if (strcmp(j.bot_type, "birthday") && strcmp(j.bot_type, "visitor"))
-        rc = fail(r, 404, "Job not found");   /* built-in jobs are not edited through the API */
-    else if (job_apply_body(r, &j, anchor, &reset))
-        rc = save_job(r, id, &j, reset, "scheduler.job_update");
-    job_free(&j);
-    PQclear(stored);
-    return rc;
+    return change_job(r, r->input, "scheduler.job_update");
 }
 
+/* Without "enabled" a toggle flips the job. */
 int scheduler_toggle_job(struct request *r)
 {
-    const char *id = job_id(r);
-    struct job j = {0};
-    int64_t anchor;
-    PGresult *stored = NULL;
-    bool reset;
-    int rc = -1;
-    if (!id || !job_load(r, id, &j, &anchor, &stored))
-        return -1;
-    json_object *v;
-    if (strcmp(j.bot_type, "birthday") && strcmp(j.bot_type, "visitor")) {
-        rc = fail(r, 404, "Job not found");
-        goto out;
+    const struct toggle_input *t = r->input;
+    bool target;
+    if (GIVEN(t, 0)) {
+        target = t->enabled;
+    } else {
+        const char *params[] = {path_param(&r->params, "job_id")};
+        PGresult *res = query(r, &get_raw_stmt, params);
+        if (!res)
+            return -1;
+        bool found = PQntuples(res) > 0;
+        target = found && PQgetvalue(res, 0, 4)[0] != 't';
+        PQclear(res);
+        if (!found)
+            return fail(r, 404, "Job not found");
     }
-    if (r->body && (!json_object_is_type(r->body, json_type_object) ||
-                    (json_object_object_length(r->body) > 0 &&
-                     (!json_object_object_get_ex(r->body, "enabled", &v) || json_object_object_length(r->body) != 1)))) {
-        rc = fail(r, 400, "The body may only hold enabled");
-        goto out;
-    }
-    /* without a body (or without "enabled") toggle flips */
-    json_object *body = json_object_new_object();
-    bool target = !j.enabled;
-    if (r->body && json_object_object_get_ex(r->body, "enabled", &v)) {
-        if (!json_object_is_type(v, json_type_boolean)) {
-            json_object_put(body);
-            rc = fail(r, 400, "enabled must be true or false");
-            goto out;
-        }
-        target = json_object_get_boolean(v);
-    }
-    json_object_object_add(body, "enabled", json_object_new_boolean(target));
-    json_object *saved = r->body;
-    r->body = body;
-    if (job_apply_body(r, &j, anchor, &reset))
-        rc = save_job(r, id, &j, reset, "scheduler.job_toggle");
-    r->body = saved;
-    json_object_put(body);
-out:
-    job_free(&j);
-    PQclear(stored);
-    return rc;
+    struct job_input in = {.enabled = target, .present = 1u << JOB_ENABLED};
+    return change_job(r, &in, "scheduler.job_toggle");
 }
 
 /* 1 when the job exists, 0 when not, -1 when the database could not say (replied). */
@@ -447,9 +388,7 @@ static int job_exists(struct request *r, const char *id)
 
 int scheduler_delete_job(struct request *r)
 {
-    const char *id = job_id(r);
-    if (!id)
-        return -1;
+    const char *id = path_param(&r->params, "job_id");
     const char *params[] = {id};
     PGresult *res = query(r, &delete_stmt, params);
     if (!res)
@@ -465,9 +404,7 @@ int scheduler_delete_job(struct request *r)
 
 int scheduler_run_job(struct request *r)
 {
-    const char *id = job_id(r);
-    if (!id)
-        return -1;
+    const char *id = path_param(&r->params, "job_id");
     const char *params[] = {id};
     PGresult *res = query(r, &run_stmt, params);
     if (!res)
@@ -489,14 +426,12 @@ int scheduler_run_job(struct request *r)
 
 int scheduler_job_history(struct request *r)
 {
-    const char *id = job_id(r);
-    if (!id)
-        return -1;
+    const char *id = path_param(&r->params, "job_id");
     int exists = job_exists(r, id);
     if (exists <= 0)
         return exists < 0 ? -1 : fail(r, 404, "Job not found");
     const char *hp[] = {id, qstr(r, "limit")};
-    return reply_column(r, query(r, &history_stmt, hp), 200);
+    return reply_column(r, query(r, &history_stmt, hp), 200, "Job not found");
 }
 
 int scheduler_health(struct request *r)

@@ -4,7 +4,13 @@
 
 #include <json-c/json.h>
 
+#include "family.h"
+#include "schema.h"
+
 struct request;
+
+extern const struct family family_scheduler;
+extern const struct body_schema scheduler_create_body, scheduler_update_body, scheduler_toggle_body;
 
 int scheduler_list_jobs(struct request *r);
 int scheduler_get_job(struct request *r);

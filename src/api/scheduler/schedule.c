@@ -7,6 +7,7 @@
 
 #include "guildhall.h"
 #include "api/scheduler/schedule.h"
+#include "schema.h"
 
 /* Instants outside years 1..9999 are refused rather than risking overflow in the arithmetic. */
 #define T_MIN (-62135596800LL)   /* 0001-01-01T00:00:00 */
@@ -384,12 +385,31 @@ static const char *const type_names[] = {
     [SCHEDULE_CRON] = "cron",
 };
 
-/* The keys each type takes, NULL-terminated. */
-static const char *const type_keys[][4] = {
-    [SCHEDULE_DAILY] = {"hour", "minute", NULL},
-    [SCHEDULE_WEEKLY] = {"hour", "minute", "day_of_week", NULL},
-    [SCHEDULE_INTERVAL] = {"hours", "minutes", NULL},
-    [SCHEDULE_CRON] = {"cron_expression", NULL},
+/* What each type's config holds, with its bounds and defaults (CONTRACT 7.3). */
+struct schedule_input {
+    int64_t hour, minute, hours, minutes;
+    const char *day_of_week, *cron_expression;
+};
+
+#define HOUR_MINUTE                                                                                        \
+    {.name = "hour", .type = F_INT, .offset = offsetof(struct schedule_input, hour), .min = 0, .max = 23,   \
+     .def = "8"},                                                                                          \
+    {.name = "minute", .type = F_INT, .offset = offsetof(struct schedule_input, minute), .min = 0, .max = 59, \
+     .def = "0"}
+#define CONFIG_SCHEMA(...) \
+    {.fields = (const struct body_field[]){__VA_ARGS__, {0}}, .refuse_unknown = true, .size = sizeof(struct schedule_input)}
+
+static const struct body_schema type_schemas[] = {
+    [SCHEDULE_DAILY] = CONFIG_SCHEMA(HOUR_MINUTE),
+    [SCHEDULE_WEEKLY] = CONFIG_SCHEMA(HOUR_MINUTE, {.name = "day_of_week", .type = F_STRING, .offset = offsetof(
+                                                       struct schedule_input, day_of_week), .max = 64, .def = "\"mon\""}),
+    [SCHEDULE_INTERVAL] = CONFIG_SCHEMA(
+        {.name = "hours", .type = F_INT, .offset = offsetof(struct schedule_input, hours), .min = 0, .max = 8760, .def = "1"},
+        {.name = "minutes", .type = F_INT, .offset = offsetof(struct schedule_input, minutes), .min = 0, .max = 59,
+         .def = "0"}),
+    [SCHEDULE_CRON] = CONFIG_SCHEMA({.name = "cron_expression", .type = F_STRING, .flags = F_REQUIRED,
+                                     .offset = offsetof(struct schedule_input, cron_expression), .min = 1,
+                                     .max = CRON_EXPR_MAX}),
 };
 
 /* Week order for day_of_week: Monday first, as "mon,wed,fri" reads. */
@@ -410,27 +430,6 @@ bool schedule_type_parse(const char *name, enum schedule_type *out, char *err, s
     }
     set_err(err, errlen, "schedule_type must be one of: daily, weekly, interval, cron");
     return false;
-}
-
-static bool config_int(json_object *config, const char *key, int min, int max, int def, int *out, char *err,
-                       size_t errlen)
-{
-    json_object *v;
-    if (!config || !json_object_object_get_ex(config, key, &v)) {
-        *out = def;
-        return true;
-    }
-    if (!json_object_is_type(v, json_type_int)) {
-        set_err(err, errlen, "schedule_config.%s must be an integer %d-%d", key, min, max);
-        return false;
-    }
-    int64_t n = json_object_get_int64(v);
-    if (n < min || n > max) {
-        set_err(err, errlen, "schedule_config.%s must be an integer %d-%d", key, min, max);
-        return false;
-    }
-    *out = (int)n;
-    return true;
 }
 
 static int week_index(const char *s, size_t n)
@@ -505,7 +504,8 @@ static char *format_day_of_week(uint8_t bits)
 bool schedule_parse(enum schedule_type type, json_object *config, struct schedule *out, json_object **normalized,
                     char *err, size_t errlen)
 {
-    json_object *norm = NULL, *v;
+    struct schedule_input in = {0};
+    struct field_error e;
     char cron_err[256];
 
     *normalized = NULL;
@@ -515,99 +515,42 @@ bool schedule_parse(enum schedule_type type, json_object *config, struct schedul
         return false;
     }
     out->type = type;
-    if (config && json_object_is_type(config, json_type_null))
-        config = NULL;
-    if (config && !json_object_is_type(config, json_type_object)) {
-        set_err(err, errlen, "schedule_config must be an object");
+    if (body_bind(&type_schemas[type], config, &in, "schedule_config", &e, 1) != 0) {
+        set_err(err, errlen, "%s", e.message);
         return false;
     }
-    if (config) {
-        struct json_object_iterator it = json_object_iter_begin(config), it_end = json_object_iter_end(config);
-        for (; !json_object_iter_equal(&it, &it_end); json_object_iter_next(&it)) {
-            const char *key = json_object_iter_peek_name(&it);
-            bool known = false;
-            for (const char *const *k = type_keys[type]; *k && !known; k++)
-                known = strcmp(*k, key) == 0;
-            if (!known) {
-                char fields[64] = "";
-                for (const char *const *k = type_keys[type]; *k; k++) {
-                    if (fields[0])
-                        strcat(fields, ", ");
-                    strcat(fields, *k);
-                }
-                set_err(err, errlen, "schedule_config.%.*s is not a field of schedule_type %s (its fields: %s)",
-                        QLEN(strlen(key)), key, type_names[type], fields);
-                return false;
-            }
-        }
-    }
-
-    norm = json_object_new_object();
+    out->hour = (int)in.hour;
+    out->minute = (int)in.minute;
     switch (type) {
     case SCHEDULE_DAILY:
-    case SCHEDULE_WEEKLY:
-        if (!config_int(config, "hour", 0, 23, 8, &out->hour, err, errlen) ||
-            !config_int(config, "minute", 0, 59, 0, &out->minute, err, errlen))
-            goto fail;
-        json_object_object_add(norm, "hour", json_object_new_int(out->hour));
-        json_object_object_add(norm, "minute", json_object_new_int(out->minute));
-        if (type == SCHEDULE_WEEKLY) {
-            const char *dow = "mon";
-            if (config && json_object_object_get_ex(config, "day_of_week", &v)) {
-                if (!json_object_is_type(v, json_type_string)) {
-                    set_err(err, errlen, "schedule_config.day_of_week must be a string like \"mon,wed,fri\"");
-                    goto fail;
-                }
-                dow = json_object_get_string(v);
-            }
-            if (!parse_day_of_week(dow, &out->weekdays, err, errlen))
-                goto fail;
-            char *s = format_day_of_week(out->weekdays);
-            json_object_object_add(norm, "day_of_week", json_object_new_string(s));
-            free(s);
-        }
         break;
-    case SCHEDULE_INTERVAL: {
-        int hours, minutes;
-        if (!config_int(config, "hours", 0, 8760, 1, &hours, err, errlen) ||
-            !config_int(config, "minutes", 0, 59, 0, &minutes, err, errlen))
+    case SCHEDULE_WEEKLY:
+        if (!parse_day_of_week(in.day_of_week, &out->weekdays, err, errlen))
             goto fail;
-        if (hours == 0 && minutes == 0) {
+        break;
+    case SCHEDULE_INTERVAL:
+        if (in.hours == 0 && in.minutes == 0) {
             set_err(err, errlen, "schedule_config.hours and schedule_config.minutes must add up to at least 1 minute");
             goto fail;
         }
-        out->interval_s = (int64_t)hours * 3600 + (int64_t)minutes * 60;
-        json_object_object_add(norm, "hours", json_object_new_int(hours));
-        json_object_object_add(norm, "minutes", json_object_new_int(minutes));
+        out->interval_s = in.hours * 3600 + in.minutes * 60;
         break;
-    }
-    case SCHEDULE_CRON: {
-        if (!config || !json_object_object_get_ex(config, "cron_expression", &v)) {
-            set_err(err, errlen, "schedule_config.cron_expression is required");
-            goto fail;
-        }
-        if (!json_object_is_type(v, json_type_string)) {
-            set_err(err, errlen, "schedule_config.cron_expression must be a string");
-            goto fail;
-        }
-        const char *expr = json_object_get_string(v);
-        if (strlen(expr) > CRON_EXPR_MAX) {
-            set_err(err, errlen, "schedule_config.cron_expression is longer than %d characters", CRON_EXPR_MAX);
-            goto fail;
-        }
-        if (!cron_parse(expr, &out->cron, cron_err, sizeof(cron_err))) {
+    case SCHEDULE_CRON:
+        if (!cron_parse(in.cron_expression, &out->cron, cron_err, sizeof(cron_err))) {
             set_err(err, errlen, "schedule_config.%s", cron_err);
             goto fail;
         }
-        json_object_object_add(norm, "cron_expression", json_object_new_string(expr));
         break;
     }
+    *normalized = body_to_json(&type_schemas[type], &in);
+    if (type == SCHEDULE_WEEKLY) {
+        char *days = format_day_of_week(out->weekdays);
+        json_object_object_add(*normalized, "day_of_week", json_object_new_string(days));
+        free(days);
     }
-    *normalized = norm;
     return true;
 
 fail:
-    json_object_put(norm);
     memset(out, 0, sizeof(*out));
     return false;
 }

@@ -37,11 +37,10 @@ int test_query(struct request *r)
     return reply_json(r, 200, o);
 }
 
+/* The route row bumps generation "test" after this 200 (like every write that invalidates). */
 int test_bump(struct request *r)
 {
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "bumped", json_object_new_boolean(cache_bump_generation(r->svc->mc, "test")));
-    return reply_json(r, 200, o);
+    return test_ping(r);
 }
 
 int test_echo(struct request *r)

@@ -3,7 +3,11 @@
 #ifndef GH_API_TEST_ROUTES_H
 #define GH_API_TEST_ROUTES_H
 
+#include "family.h"
+
 struct request;
+
+extern const struct family family_test;
 
 int test_ping(struct request *r);
 int test_query(struct request *r);

@@ -1,0 +1,82 @@
+/* routes.c — the MIKROS family: Bearer keys, per-key GCRA limits, the {success,error,timestamp}
+ * envelope. */
+#include "guildhall.h"
+#include "api/mikros/mikros.h"
+#include "api/test/test_routes.h"
+#include "envelope.h"
+#include "routes.h"
+
+static struct rate_limit mikros_limit = {
+    .setting = "ratelimit_mikros", .def = "100/60/200", .bucket = "mikros", .by = RL_BY_KEY,
+    .help = "mikros per API key (GCRA, burst 200).",
+};
+
+static const struct route mikros_routes[] = {
+    /* the test suite's probe of this family's auth, limit and envelope */
+    {.method = "GET", .path = "/_test/mikros-auth", .handler = test_whoami, .auth = "mikros",
+     .limits = {&mikros_limit}, .flags = ROUTE_TEST_ONLY},
+};
+
+static const char *const mikros_codes[E_CODE_COUNT] = {
+    [E_INVALID] = "INVALID_REQUEST",
+    [E_UNAUTHORIZED] = "UNAUTHORIZED",
+    [E_FORBIDDEN] = "FORBIDDEN",
+    [E_NOT_FOUND] = "NOT_FOUND",
+    [E_METHOD] = "METHOD_NOT_ALLOWED",
+    [E_CONFLICT] = "CONFLICT",
+    [E_TOO_LARGE] = "PAYLOAD_TOO_LARGE",
+    [E_MEDIA_TYPE] = "UNSUPPORTED_MEDIA_TYPE",
+    [E_RATE_LIMITED] = "RATE_LIMIT_EXCEEDED",
+    [E_INTERNAL] = "INTERNAL_ERROR",
+    [E_UNAVAILABLE] = "SERVICE_UNAVAILABLE",
+    [E_TIMEOUT] = "SERVICE_UNAVAILABLE",
+};
+
+static json_object *timestamp_now(void)
+{
+    char ts[32];
+    format_timestamp(ts, now_us(), TS_SECONDS_Z);
+    return json_object_new_string(ts);
+}
+
+/* {"success": false, "error": {"code", "message", "details"}, "timestamp"} */
+static void mikros_render_error(const struct error_reply *e, struct buf *out)
+{
+    json_object *o = json_object_new_object(), *err = json_object_new_object();
+    json_object_object_add(err, "code", json_object_new_string(e->code));
+    json_object_object_add(err, "message", json_object_new_string(e->message));
+    json_object_object_add(err, "details", json_object_new_object());
+    json_object_object_add(o, "success", json_object_new_boolean(0));
+    json_object_object_add(o, "error", err);
+    json_object_object_add(o, "timestamp", timestamp_now());
+    envelope_emit(o, out);
+}
+
+/* {"success": true, "data": …, "timestamp"} */
+static json_object *mikros_success(json_object *data)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "success", json_object_new_boolean(1));
+    json_object_object_add(o, "data", data);
+    json_object_object_add(o, "timestamp", timestamp_now());
+    return o;
+}
+
+static const char *const mikros_prefixes[] = {"/api/gamestats", "/api/promotions", "/api/games", "/api/rpg",
+                                              "/api/leaderboards", "/api/schedulers", NULL};
+static const char *const mikros_scopes[] = {"mikros", "mikros_ingest", NULL};
+static struct rate_limit *const mikros_limits[] = {&mikros_limit, NULL};
+
+const struct family family_mikros = {
+    .name = "mikros",
+    .prefixes = mikros_prefixes,
+    .render_error = mikros_render_error,
+    .codes = mikros_codes,
+    .success = mikros_success,
+    .key_header = KEY_BEARER,
+    .bad_path_id_status = 400,
+    .max_field_errors = 1,
+    .scopes = mikros_scopes,
+    .limits = mikros_limits,
+    FAMILY_ROUTES(mikros_routes),
+};
