@@ -1,6 +1,7 @@
 """Small helpers for the integration tests and their conftest (no pytest dependency)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -116,3 +117,19 @@ def each_worker(stack, send, limit: int = 200) -> dict[int, list]:
         if workers <= served.keys():
             return {pid: served[pid] for pid in workers}
     raise AssertionError(f"{limit} requests reached workers {sorted(served)}, not all of {sorted(workers)}")
+
+
+@contextlib.contextmanager
+def refused_audit(stack, action: str):
+    """While inside: every audit entry `action` fails to insert (a trigger on audit_logs raises), so
+    the request writing it meets a failed statement in the middle of its work."""
+    stack.sql("CREATE OR REPLACE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS "
+              "$$ BEGIN RAISE EXCEPTION 'audit entry % refused by a test', NEW.action; END $$")
+    stack.sql("DROP TRIGGER IF EXISTS test_refuse_audit ON audit_logs")
+    stack.sql("CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_logs FOR EACH ROW "
+              "WHEN (NEW.action = %s) EXECUTE FUNCTION test_refuse_audit()", action)
+    try:
+        yield
+    finally:
+        stack.sql("DROP TRIGGER IF EXISTS test_refuse_audit ON audit_logs")
+        stack.sql("DROP FUNCTION IF EXISTS test_refuse_audit()")

@@ -40,30 +40,6 @@ DB_STMT(missing_images_stmt, 0, true,
         "WHERE image_png IS NULL OR thumbnail_png IS NULL ORDER BY ended_at");
 DB_STMT(count_archives_stmt, 0, true, "SELECT count(*) FROM canvas_archives");
 
-static bool begin(struct request *r)
-{
-    enum db_status st = db_command(r->svc->db, "BEGIN");
-    if (st == DB_OK)
-        return true;
-    fail(r, st == DB_DOWN ? 503 : 500, st == DB_DOWN ? "Database unavailable" : "Internal error");
-    return false;
-}
-
-static void rollback(struct request *r)
-{
-    (void)db_command(r->svc->db, "ROLLBACK");
-}
-
-static bool commit(struct request *r)
-{
-    enum db_status st = db_command(r->svc->db, "COMMIT");
-    if (st != DB_OK) {
-        fail(r, st == DB_DOWN ? 503 : 500, st == DB_DOWN ? "Database unavailable" : "Internal error");
-        return false;
-    }
-    return true;
-}
-
 /* Optional body fields with their types checked; absent stays as the default. */
 static bool body_optional_string(struct request *r, const char *name, const char **out)
 {
@@ -132,7 +108,7 @@ int places_reset_week(struct request *r)
     if (!body_is_object(r) || !body_optional_string(r, "next_game_mode", &mode) ||
         !body_optional_bool(r, "force", &force))
         return -1;
-    if (!begin(r))
+    if (!request_begin(r))
         return -1;
     struct buf gz = {0}, png = {0}, thumb = {0};
     PGresult *res = NULL;
@@ -187,12 +163,14 @@ int places_reset_week(struct request *r)
     json_object *details = json_object_new_object();
     json_object_object_add(details, "archive_id", json_object_new_string(archive_id));
     json_object_object_add(details, "forced", json_object_new_boolean(force));
-    request_audit(r, "places.reset_week", details);
+    bool audited = request_audit(r, "places.reset_week", details);
     json_object_put(details);
-    if (!commit(r)) {
+    if (!audited || !request_commit(r)) {
         json_object_put(o);
         json_object_put(week);
         json_object_put(stats);
+        if (!audited)
+            goto fail;
         goto out;
     }
     cache_bump_generation(r->svc->mc, PLACES_GEN_WEEK);
@@ -205,7 +183,7 @@ int places_reset_week(struct request *r)
     rc = reply_json(r, 200, o);
     goto out;
 fail:
-    rollback(r);
+    request_rollback(r);
 out:
     buf_free(&gz);
     buf_free(&png);
@@ -243,16 +221,27 @@ int places_update_agent_stats(struct request *r)
         !body_required_int(r, "year", 2000, 9999, year, sizeof(year)))
         return -1;
     const char *params[] = {agent, week, year};
+    if (!request_begin(r))
+        return -1;
     PGresult *res = query(r, &update_agent_stmt, params);
-    if (!res)
-        return !strcmp(query_state(r), "GHNFD") ? fail(r, 404, "Agent %s not found", agent) : -1;
+    if (!res) {
+        bool unknown = !strcmp(query_state(r), "GHNFD");
+        request_rollback(r);
+        return unknown ? fail(r, 404, "Agent %s not found", agent) : -1;
+    }
     bool updated = PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
-    cache_bump_generation(r->svc->mc, PLACES_GEN_AGENTS);
     json_object *details = json_object_new_object();
     json_object_object_add(details, "agent_id", json_object_new_string(agent));
-    request_audit(r, "places.update_agent_stats", details);
+    bool audited = request_audit(r, "places.update_agent_stats", details);
     json_object_put(details);
+    if (!audited) {
+        request_rollback(r);
+        return -1;
+    }
+    if (!request_commit(r))
+        return -1;
+    cache_bump_generation(r->svc->mc, PLACES_GEN_AGENTS);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "success", json_object_new_boolean(1));
     json_object_object_add(o, "stats_updated", json_object_new_boolean(updated));
@@ -261,33 +250,39 @@ int places_update_agent_stats(struct request *r)
 
 int places_snapshot_stats(struct request *r)
 {
-    if (!body_is_object(r) || !begin(r))
+    if (!body_is_object(r) || !request_begin(r))
         return -1;
     PGresult *res = NULL;
     if (!places_refresh_territory(r) || !(res = query(r, &snapshot_stmt, NULL))) {
-        rollback(r);
+        request_rollback(r);
         return -1;
     }
     json_object *o = json_tokener_parse(PQgetvalue(res, 0, 0));
     PQclear(res);
-    if (!commit(r)) {
+    if (!o)
+        o = json_object_new_object();
+    if (!request_audit(r, "places.snapshot_stats", o)) {
+        request_rollback(r);
         json_object_put(o);
         return -1;
     }
-    if (!o)
-        o = json_object_new_object();
-    request_audit(r, "places.snapshot_stats", o);
+    if (!request_commit(r)) {
+        json_object_put(o);
+        return -1;
+    }
     json_object_object_add(o, "success", json_object_new_boolean(1));
     return reply_json(r, 200, o);
 }
 
 int places_cleanup_archives(struct request *r)
 {
-    if (!body_is_object(r))
+    if (!body_is_object(r) || !request_begin(r))
         return -1;
     PGresult *res = query(r, &missing_images_stmt, NULL);
-    if (!res)
+    if (!res) {
+        request_rollback(r);
         return -1;
+    }
     int rendered = 0, failed = 0, n = PQntuples(res);
     for (int i = 0; i < n; i++) {
         struct buf gz = {0}, png = {0}, thumb = {0}, png_hex = {0}, thumb_hex = {0};
@@ -313,17 +308,24 @@ int places_cleanup_archives(struct request *r)
             break;   /* the database went away: query() replied */
     }
     PQclear(res);
-    if (r->status)
+    if (r->status || !(res = query(r, &count_archives_stmt, NULL))) {
+        request_rollback(r);
         return -1;
-    res = query(r, &count_archives_stmt, NULL);
-    if (!res)
-        return -1;
+    }
     json_object *o = json_object_new_object();
     json_object_object_add(o, "success", json_object_new_boolean(1));
     json_object_object_add(o, "archives", json_object_new_int64(atoll(PQgetvalue(res, 0, 0))));
     json_object_object_add(o, "images_rendered", json_object_new_int(rendered));
     json_object_object_add(o, "images_failed", json_object_new_int(failed));
     PQclear(res);
-    request_audit(r, "places.cleanup_archives", o);
+    if (!request_audit(r, "places.cleanup_archives", o)) {
+        request_rollback(r);
+        json_object_put(o);
+        return -1;
+    }
+    if (!request_commit(r)) {
+        json_object_put(o);
+        return -1;
+    }
     return reply_json(r, 200, o);
 }
