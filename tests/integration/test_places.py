@@ -783,6 +783,34 @@ def test_limited_palette_accepts_only_its_colours(stack, public, svc):
         reset(public, svc, "classic")
 
 
+def test_pixel_budget_applies_to_agents_only(stack, public, svc):
+    """CONTRACT 7.1: `pixel-budget` gives each agent a weekly budget ("the budget applies to agents
+    only"); a user places past it, an agent with the budget spent gets 403 FORBIDDEN."""
+    reset(public, svc, "pixel-budget")
+    try:
+        (budget,) = stack.sql("SELECT (rules->>'pixel_budget')::int FROM game_modes WHERE slug = 'pixel-budget'")[0]
+        width, _ = canvas_size(stack)
+        user, agent = new_user(stack), new_agent(stack)
+        spend = "SELECT count(place_pixel(%s::uuid, %s::uuid, g %% %s, g / %s, 3)) FROM generate_series(0, %s - 1) g"
+        stack.sql(spend, user, None, width, width, budget)   # straight into PostgreSQL: no cooldown
+        stack.sql(spend, None, agent, width, width, budget)
+
+        r = public.post("/api/canvas/pixels", json={"x": 1, "y": 2, "color": 4},
+                        headers=ip_headers(key=new_key(stack, "places_user", f"user:{user}")))
+        assert r.status_code == 201, f"a user was refused past the agents' budget: {r.text}"
+        place(stack, 2, 2, 4, user=user)   # and again, in PostgreSQL
+        assert stack.sql("SELECT pixels_placed FROM week_placer_stats s JOIN weeks w ON w.id = s.week_id "
+                         "AND w.closed_at IS NULL WHERE placer_id = %s", user) == [(budget + 2,)]
+
+        r = public.post("/api/canvas/pixels", json={"x": 1, "y": 3, "color": 4},
+                        headers=ip_headers(key=new_key(stack, "places_agent", f"agent:{agent}")))
+        assert r.status_code == 403, r.text
+        assert r.json()["code"] == "FORBIDDEN" and "budget" in r.json()["error"], r.text
+        assert stack.sql("SELECT count(*) FROM pixel_placements WHERE agent_id = %s", agent) == [(budget,)]
+    finally:
+        reset(public, svc, "classic")
+
+
 def test_pixel_placement_needs_a_bound_places_key(stack, public, svc):
     body = {"x": 1, "y": 1, "color": 1}
     r = public.post("/api/canvas/pixels", json=body, headers=ip_headers())
