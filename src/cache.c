@@ -1,31 +1,57 @@
 /* cache.c — libmemcached on the text protocol, with timeouts in tens of milliseconds and a
- * retry interval so a dead server is skipped instead of waited for. */
+ * retry interval so a server that does not answer is skipped instead of waited for.
+ *
+ * libmemcached puts a server whose call failed "in timeout" for RETRY_TIMEOUT whole seconds of the
+ * wall clock (1 to 2 s with 1) and only looks again at the next call after that, so a worker kept
+ * treating a restarted memcached as down for up to two seconds after its own last failure, each
+ * worker on its own clock. That interval is only worth paying when failing was expensive: after a
+ * call that failed fast (connection refused or reset: the server is down or was just restarted),
+ * the server's timeout is cleared and the call is tried once more at once, on a new connection, so
+ * every worker uses memcached again from its first call after it is back and a stale connection
+ * left from before a restart costs nothing. After a slow failure (a timeout: the host does not
+ * answer, or a hung server stops replying on an open connection, after which libmemcached itself
+ * would try again at every call) the server's calls are skipped for SLOW_RETRY_US, so it costs a
+ * worker one timeout per interval.
+ * libmemcached answers "temporarily disabled" both for a call it skipped and for a failed retry,
+ * which is why the time a call took, not its code, decides.
+ * The retry may repeat a command that the server ran before the connection broke; every caller
+ * tolerates that (generations only need to change, a repeated add or cas answers EXISTS and the
+ * caller reads again). */
 #include "guildhall.h"
 #include "cache.h"
 
 #include <libmemcached/memcached.h>
 #include <time.h>
 
+#define SLOW_RETRY_US 1000000
+
 struct mc {
     memcached_st *st;
+    uint64_t fast_us;        /* a failure quicker than this was a refusal, not a timeout */
+    uint32_t nservers;
+    uint64_t *slow_until;    /* per server (monotonic µs): it timed out, its calls are skipped until then */
 };
 
 struct mc *mc_open(const char *servers, int timeout_ms)
 {
     struct mc *mc = xcalloc(1, sizeof(*mc));
     mc->st = memcached_create(NULL);
+    mc->fast_us = (uint64_t)timeout_ms * 1000 / 2;
     memcached_server_st *list = memcached_servers_parse(servers);
     if (list) {
         memcached_server_push(mc->st, list);
         memcached_server_list_free(list);
     }
+    mc->nservers = memcached_server_count(mc->st);
+    mc->slow_until = xcalloc(mc->nservers ? mc->nservers : 1, sizeof(*mc->slow_until));
     memcached_behavior_set(mc->st, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, (uint64_t)timeout_ms);
     memcached_behavior_set(mc->st, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, (uint64_t)timeout_ms);
     memcached_behavior_set(mc->st, MEMCACHED_BEHAVIOR_SND_TIMEOUT, (uint64_t)timeout_ms * 1000);
     memcached_behavior_set(mc->st, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, (uint64_t)timeout_ms * 1000);
     memcached_behavior_set(mc->st, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 1);
-    memcached_behavior_set(mc->st, MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, 1);
-    memcached_behavior_set(mc->st, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 2);
+    /* Never eject a failed server: its keys (rate-limit state) would move to another server and back.
+     * (DEAD_TIMEOUT and SERVER_FAILURE_LIMIT only matter with ejection.) */
+    memcached_behavior_set(mc->st, MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, 0);
     memcached_behavior_set(mc->st, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
     memcached_behavior_set(mc->st, MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1);
     memcached_behavior_set(mc->st, MEMCACHED_BEHAVIOR_DISTRIBUTION, MEMCACHED_DISTRIBUTION_CONSISTENT);
@@ -37,8 +63,93 @@ void mc_close(struct mc *mc)
     if (!mc)
         return;
     memcached_free(mc->st);
+    free(mc->slow_until);
     free(mc);
 }
+
+/* The server could not be reached, did not answer in time, broke the connection, or is in its
+ * timeout. */
+static bool unreachable(memcached_return_t rc)
+{
+    switch (rc) {
+    case MEMCACHED_CONNECTION_FAILURE:
+    case MEMCACHED_WRITE_FAILURE:
+    case MEMCACHED_READ_FAILURE:
+    case MEMCACHED_UNKNOWN_READ_FAILURE:
+    case MEMCACHED_ERRNO:
+    case MEMCACHED_FAILURE:
+    case MEMCACHED_SOME_ERRORS:
+    case MEMCACHED_TIMEOUT:
+    case MEMCACHED_SERVER_TEMPORARILY_DISABLED:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The position of key's server (nservers if none), and the server. */
+static uint32_t server_of(struct mc *mc, const char *key, size_t len, const memcached_instance_st **server)
+{
+    *server = NULL;
+    if (!mc->nservers)
+        return 0;
+    *server = memcached_server_by_key(mc->st, key, len, NULL);
+    uint32_t s = 0;
+    while (s < mc->nservers && memcached_server_instance_by_position(mc->st, s) != *server)
+        s++;
+    return s;
+}
+
+/* True when a server of keys[0..n) timed out less than SLOW_RETRY_US ago: the call is not made. */
+static bool skipped(struct mc *mc, const char *const *keys, const size_t *lens, size_t n)
+{
+    uint64_t now = monotonic_us();
+    const memcached_instance_st *server;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t s = server_of(mc, keys[i], lens[i], &server);
+        if (s < mc->nservers && now < mc->slow_until[s])
+            return true;
+    }
+    return false;
+}
+
+/* After a call on keys[0..n) that returned rc, begun at started (monotonic µs): a slow failure
+ * starts its servers' SLOW_RETRY_US; a fast one clears their timeout in libmemcached and answers
+ * true (worth trying once more at once). See the top. */
+static bool failed_fast(struct mc *mc, memcached_return_t rc, uint64_t started, const char *const *keys,
+                        const size_t *lens, size_t n)
+{
+    if (!unreachable(rc))
+        return false;
+    uint64_t now = monotonic_us();
+    bool fast = now - started < mc->fast_us;
+    const memcached_instance_st *server;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t s = server_of(mc, keys[i], lens[i], &server);
+        if (s == mc->nservers)
+            continue;
+        if (fast)
+            memcached_instance_next_retry(server, 0);
+        else
+            mc->slow_until[s] = now + SLOW_RETRY_US;
+    }
+    return fast;
+}
+
+/* Runs call (which sets rc) for one key, unless its server is skipped, and once more at once if
+ * it failed fast. */
+#define WITH_RETRY(mc, key, rc, call)                                                 \
+    do {                                                                              \
+        const char *keys_[] = {key};                                                  \
+        size_t lens_[] = {strlen(key)};                                               \
+        rc = MEMCACHED_SERVER_TEMPORARILY_DISABLED;                                   \
+        for (int try_ = 0; try_ < 2 && !skipped(mc, keys_, lens_, 1); try_++) {       \
+            uint64_t started_ = monotonic_us();                                       \
+            rc = (call);                                                              \
+            if (!failed_fast(mc, rc, started_, keys_, lens_, 1))                      \
+                break;                                                                \
+        }                                                                             \
+    } while (0)
 
 static enum mc_status status_of(memcached_return_t rc)
 {
@@ -57,12 +168,20 @@ static enum mc_status status_of(memcached_return_t rc)
     }
 }
 
+static memcached_return_t get_once(struct mc *mc, const char *key, char **v, size_t *len)
+{
+    uint32_t flags = 0;
+    memcached_return_t rc;
+    *v = memcached_get(mc->st, key, strlen(key), len, &flags, &rc);
+    return rc;
+}
+
 enum mc_status mc_get(struct mc *mc, const char *key, struct buf *out)
 {
     size_t len = 0;
-    uint32_t flags = 0;
+    char *v = NULL;
     memcached_return_t rc;
-    char *v = memcached_get(mc->st, key, strlen(key), &len, &flags, &rc);
+    WITH_RETRY(mc, key, rc, get_once(mc, key, &v, &len));
     if (!v)
         return rc == MEMCACHED_SUCCESS ? MC_MISS : status_of(rc);
     buf_reset(out);
@@ -71,20 +190,17 @@ enum mc_status mc_get(struct mc *mc, const char *key, struct buf *out)
     return MC_OK;
 }
 
-void mc_get_multi(struct mc *mc, const char *const *keys, size_t n, struct buf *out, enum mc_status *st)
+/* One mget and its fetches; returns the failure (MEMCACHED_SUCCESS when there was none). */
+static memcached_return_t get_multi_once(struct mc *mc, const char *const *keys, const size_t *lens, size_t n,
+                                         struct buf *out, enum mc_status *st)
 {
-    size_t lens[8] = {0};
-    if (n > 8)
-        n = 8;
-    for (size_t i = 0; i < n; i++) {
-        lens[i] = strlen(keys[i]);
+    for (size_t i = 0; i < n; i++)
         st[i] = MC_MISS;
-    }
     memcached_return_t rc = memcached_mget(mc->st, keys, lens, n);
     if (rc != MEMCACHED_SUCCESS) {
         for (size_t i = 0; i < n; i++)
             st[i] = status_of(rc) == MC_MISS ? MC_MISS : MC_ERROR;
-        return;
+        return rc;
     }
     memcached_result_st *res;
     while ((res = memcached_fetch_result(mc->st, NULL, &rc)) != NULL) {
@@ -98,30 +214,58 @@ void mc_get_multi(struct mc *mc, const char *const *keys, size_t n, struct buf *
             }
         memcached_result_free(res);
     }
-    if (rc != MEMCACHED_END && rc != MEMCACHED_NOTFOUND && rc != MEMCACHED_SUCCESS)
-        for (size_t i = 0; i < n; i++)
-            if (st[i] != MC_OK)
-                st[i] = MC_ERROR;
+    if (rc == MEMCACHED_END || rc == MEMCACHED_NOTFOUND || rc == MEMCACHED_SUCCESS)
+        return MEMCACHED_SUCCESS;
+    for (size_t i = 0; i < n; i++)
+        if (st[i] != MC_OK)
+            st[i] = MC_ERROR;
+    return rc;
+}
+
+void mc_get_multi(struct mc *mc, const char *const *keys, size_t n, struct buf *out, enum mc_status *st)
+{
+    size_t lens[8] = {0};
+    if (n > 8)
+        n = 8;
+    for (size_t i = 0; i < n; i++)
+        lens[i] = strlen(keys[i]);
+    for (size_t i = 0; i < n; i++)
+        st[i] = MC_ERROR;
+    for (int attempt = 0; attempt < 2 && !skipped(mc, keys, lens, n); attempt++) {
+        uint64_t started = monotonic_us();
+        if (!failed_fast(mc, get_multi_once(mc, keys, lens, n, out, st), started, keys, lens, n))
+            break;
+    }
 }
 
 enum mc_status mc_gets(struct mc *mc, const char *key, struct buf *out, uint64_t *cas)
 {
     const char *keys[] = {key};
     size_t lens[] = {strlen(key)};
-    memcached_return_t rc = memcached_mget(mc->st, keys, lens, 1);
-    if (rc != MEMCACHED_SUCCESS)
-        return status_of(rc);
-    enum mc_status st = MC_MISS;
-    memcached_result_st *res;
-    while ((res = memcached_fetch_result(mc->st, NULL, &rc)) != NULL) {
-        buf_reset(out);
-        buf_append(out, memcached_result_value(res), memcached_result_length(res));
-        *cas = memcached_result_cas(res);
-        st = MC_OK;
-        memcached_result_free(res);
+    enum mc_status st = MC_ERROR;
+    for (int attempt = 0; attempt < 2 && !skipped(mc, keys, lens, 1); attempt++) {
+        uint64_t started = monotonic_us();
+        memcached_return_t rc = memcached_mget(mc->st, keys, lens, 1);
+        if (rc != MEMCACHED_SUCCESS) {
+            st = status_of(rc);
+        } else {
+            st = MC_MISS;
+            memcached_result_st *res;
+            while ((res = memcached_fetch_result(mc->st, NULL, &rc)) != NULL) {
+                buf_reset(out);
+                buf_append(out, memcached_result_value(res), memcached_result_length(res));
+                *cas = memcached_result_cas(res);
+                st = MC_OK;
+                memcached_result_free(res);
+            }
+            if (st == MC_OK || rc == MEMCACHED_END || rc == MEMCACHED_NOTFOUND || rc == MEMCACHED_SUCCESS)
+                rc = MEMCACHED_SUCCESS;
+            else
+                st = MC_ERROR;
+        }
+        if (!failed_fast(mc, rc, started, keys, lens, 1))
+            break;
     }
-    if (st != MC_OK && rc != MEMCACHED_END && rc != MEMCACHED_NOTFOUND && rc != MEMCACHED_SUCCESS)
-        return MC_ERROR;
     return st;
 }
 
@@ -133,27 +277,37 @@ static time_t expiration(time_t ttl)
 
 enum mc_status mc_set(struct mc *mc, const char *key, const void *val, size_t len, time_t ttl)
 {
-    return status_of(memcached_set(mc->st, key, strlen(key), val, len, expiration(ttl), 0));
+    memcached_return_t rc;
+    WITH_RETRY(mc, key, rc, memcached_set(mc->st, key, strlen(key), val, len, expiration(ttl), 0));
+    return status_of(rc);
 }
 
 enum mc_status mc_add(struct mc *mc, const char *key, const void *val, size_t len, time_t ttl)
 {
-    return status_of(memcached_add(mc->st, key, strlen(key), val, len, expiration(ttl), 0));
+    memcached_return_t rc;
+    WITH_RETRY(mc, key, rc, memcached_add(mc->st, key, strlen(key), val, len, expiration(ttl), 0));
+    return status_of(rc);
 }
 
 enum mc_status mc_cas(struct mc *mc, const char *key, const void *val, size_t len, time_t ttl, uint64_t cas)
 {
-    return status_of(memcached_cas(mc->st, key, strlen(key), val, len, expiration(ttl), 0, cas));
+    memcached_return_t rc;
+    WITH_RETRY(mc, key, rc, memcached_cas(mc->st, key, strlen(key), val, len, expiration(ttl), 0, cas));
+    return status_of(rc);
 }
 
 enum mc_status mc_delete(struct mc *mc, const char *key)
 {
-    return status_of(memcached_delete(mc->st, key, strlen(key), 0));
+    memcached_return_t rc;
+    WITH_RETRY(mc, key, rc, memcached_delete(mc->st, key, strlen(key), 0));
+    return status_of(rc);
 }
 
 enum mc_status mc_incr(struct mc *mc, const char *key, uint64_t *value)
 {
-    return status_of(memcached_increment(mc->st, key, strlen(key), 1, value));
+    memcached_return_t rc;
+    WITH_RETRY(mc, key, rc, memcached_increment(mc->st, key, strlen(key), 1, value));
+    return status_of(rc);
 }
 
 bool mc_ping(struct mc *mc)

@@ -146,6 +146,15 @@ PGresult *db_exec(struct db *db, struct db_stmt *stmt, const char *const *params
     return NULL;
 }
 
+enum db_status db_command_status(const char *sql, ExecStatusType rs, const char *tag)
+{
+    if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK)
+        return DB_FAILED;
+    if (!strcmp(sql, "COMMIT") && tag && !strcmp(tag, "ROLLBACK"))
+        return DB_FAILED;
+    return DB_OK;
+}
+
 enum db_status db_command(struct db *db, const char *sql)
 {
     bool begins = !strcmp(sql, "BEGIN"), ends = !strcmp(sql, "COMMIT") || !strcmp(sql, "ROLLBACK");
@@ -161,9 +170,14 @@ enum db_status db_command(struct db *db, const char *sql)
         db->in_transaction = true;
     PGresult *res = PQexec(db->conn, sql);
     ExecStatusType rs = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    enum db_status st = db_command_status(sql, rs, res ? PQcmdStatus(res) : NULL);
     PQclear(res);
-    if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK)
+    if (st == DB_OK)
         return DB_OK;
+    if (rs == PGRES_COMMAND_OK) {
+        log_error("COMMIT answered ROLLBACK: a statement of the transaction had failed");
+        return DB_FAILED;
+    }
     if (PQstatus(db->conn) != CONNECTION_OK) {
         db_drop(db);
         db->transaction_lost = db->in_transaction;

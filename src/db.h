@@ -22,8 +22,13 @@ bool db_ensure(struct db *db);
 bool db_connected(struct db *db);
 /* NULL params entries are SQL NULLs. The caller PQclear()s the result on DB_OK. */
 PGresult *db_exec(struct db *db, struct db_stmt *stmt, const char *const *params, enum db_status *st);
-/* Plain command without parameters (BEGIN, COMMIT, LISTEN …). */
+/* Plain command without parameters (BEGIN, COMMIT, LISTEN …). A COMMIT fails (DB_FAILED) when
+ * PostgreSQL rolled the transaction back instead: a statement in it had failed. */
 enum db_status db_command(struct db *db, const char *sql);
+/* How db_command reads PostgreSQL's answer to sql: its status and command tag (PQcmdStatus).
+ * COMMIT of a transaction that a failed statement had aborted is answered with status COMMAND_OK
+ * and the tag ROLLBACK, no error: its work is lost, so that is DB_FAILED. */
+enum db_status db_command_status(const char *sql, ExecStatusType rs, const char *tag);
 PGconn *db_conn(struct db *db);
 /* SQLSTATE of the last DB_FAILED statement ("" if none): lets handlers map our own
  * RAISE codes (GHMOD, GHBUD, …) to 4xx answers. */

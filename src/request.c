@@ -153,10 +153,42 @@ long qint(const struct request *r, const char *name)
 
 DB_STMT(audit_stmt, 5, false, "SELECT audit_record($1, '0', $2, 'admin', $3::jsonb, $4, $5)");
 
-void request_audit(struct request *r, const char *action, json_object *details)
+bool request_audit(struct request *r, const char *action, json_object *details)
 {
     const char *params[] = {r->key_id, action, json_object_to_json_string(details), r->remote_addr, r->user_agent};
-    PQclear(query(r, &audit_stmt, params));
+    PGresult *res = query(r, &audit_stmt, params);
+    if (res) {
+        PQclear(res);
+        return true;
+    }
+    if (!r->status) {   /* a GH code (raised by a trigger, say): query() left the reply to the caller */
+        metrics_count(r->svc, M_DB_ERRORS);
+        fail(r, 500, "Internal error (request %s)", r->request_id ? r->request_id : "-");
+    }
+    return false;
+}
+
+bool request_begin(struct request *r)
+{
+    enum db_status st = db_command(r->svc->db, "BEGIN");
+    if (st == DB_OK)
+        return true;
+    fail(r, st == DB_DOWN ? 503 : 500, st == DB_DOWN ? "Database unavailable" : "Internal error");
+    return false;
+}
+
+bool request_commit(struct request *r)
+{
+    enum db_status st = db_command(r->svc->db, "COMMIT");
+    if (st == DB_OK)
+        return true;
+    fail(r, st == DB_DOWN ? 503 : 500, st == DB_DOWN ? "Database unavailable" : "Internal error");
+    return false;
+}
+
+void request_rollback(struct request *r)
+{
+    (void)db_command(r->svc->db, "ROLLBACK");
 }
 
 PGresult *query(struct request *r, struct db_stmt *stmt, const char *const *params)

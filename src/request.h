@@ -71,8 +71,15 @@ long qint(const struct request *r, const char *name);
  * and returns NULL; the caller just returns -1. */
 struct db_stmt;
 PGresult *query(struct request *r, struct db_stmt *stmt, const char *const *params);
-/* Writes an audit entry (category admin) for the acting key, in the connection's current transaction. */
-void request_audit(struct request *r, const char *action, json_object *details);
+/* Writes an audit entry (category admin) for the acting key, in the connection's current transaction.
+ * false when it could not: the reply (500, or 503 without a database) is made and, inside a
+ * transaction, the caller rolls back (PostgreSQL has aborted it) and returns -1. */
+bool request_audit(struct request *r, const char *action, json_object *details) MUSTCHECK;
+/* One transaction around a handler's writes: request_begin and request_commit reply 503/500 and
+ * answer false when they fail (a COMMIT PostgreSQL answered with ROLLBACK fails too). */
+bool request_begin(struct request *r) MUSTCHECK;
+bool request_commit(struct request *r) MUSTCHECK;
+void request_rollback(struct request *r);
 /* After query() returned NULL without replying: the SQLSTATE our SQL raised (GHMOD, GHBUD, …). */
 const char *query_state(const struct request *r);
 

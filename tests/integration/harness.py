@@ -1,6 +1,9 @@
 """Small helpers for the integration tests and their conftest (no pytest dependency)."""
 from __future__ import annotations
 
+import contextlib
+import os
+import re
 import shlex
 import socket
 from pathlib import Path
@@ -70,3 +73,63 @@ def child_pids(pid: int) -> list[int]:
         if int(fields[1]) == pid and fields[0] != "Z":
             kids.append(int(entry.name))
     return sorted(kids)
+
+
+class AccessLog:
+    """Which worker served a response. guildhalld logs `<pid>:access rid=<request id> ...` (src/dispatch.c)
+    before it writes the reply, and nginx sends the same id back as X-Request-Id, so the line of a
+    response is in the log by the time the response arrives. Reads only what was logged after creation."""
+
+    _LINE = re.compile(rb"^(\d+):access rid=(\S+)", re.M)
+
+    def __init__(self, path):
+        self.path = path
+        self.pos = os.path.getsize(path)
+        self.pids = {}
+
+    def pid_of(self, response) -> int | None:
+        rid = response.headers.get("X-Request-Id")
+        if rid and rid not in self.pids:
+            with open(self.path, "rb") as fh:
+                fh.seek(self.pos)
+                data = fh.read()
+            end = data.rfind(b"\n") + 1  # whole lines only
+            self.pos += end
+            for m in self._LINE.finditer(data[:end]):
+                self.pids[m[2].decode()] = int(m[1])
+        return self.pids.get(rid)
+
+
+def each_worker(stack, send, limit: int = 200) -> dict[int, list]:
+    """Calls send() (one request; returns its response) until every worker of `stack` has served at
+    least one of those requests; returns {worker pid: [its responses]}. Raises AssertionError when
+    `limit` requests did not reach them all."""
+    log = AccessLog(stack.log_file)
+    workers = set(stack.worker_pids())
+    served: dict[int, list] = {}
+    for _ in range(limit):
+        r = send()
+        pid = log.pid_of(r)
+        assert pid is not None, f"no access line for request {r.headers.get('X-Request-Id')}"
+        served.setdefault(pid, []).append(r)
+        if pid not in workers:  # a worker was replaced meanwhile
+            workers = set(stack.worker_pids())
+        if workers <= served.keys():
+            return {pid: served[pid] for pid in workers}
+    raise AssertionError(f"{limit} requests reached workers {sorted(served)}, not all of {sorted(workers)}")
+
+
+@contextlib.contextmanager
+def refused_audit(stack, action: str):
+    """While inside: every audit entry `action` fails to insert (a trigger on audit_logs raises), so
+    the request writing it meets a failed statement in the middle of its work."""
+    stack.sql("CREATE OR REPLACE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS "
+              "$$ BEGIN RAISE EXCEPTION 'audit entry % refused by a test', NEW.action; END $$")
+    stack.sql("DROP TRIGGER IF EXISTS test_refuse_audit ON audit_logs")
+    stack.sql("CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_logs FOR EACH ROW "
+              "WHEN (NEW.action = %s) EXECUTE FUNCTION test_refuse_audit()", action)
+    try:
+        yield
+    finally:
+        stack.sql("DROP TRIGGER IF EXISTS test_refuse_audit ON audit_logs")
+        stack.sql("DROP FUNCTION IF EXISTS test_refuse_audit()")

@@ -19,6 +19,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
+from harness import refused_audit
+
 WIDTH_DEFAULT = 500
 PALETTE = ["#FFFFFF", "#E4E4E4", "#888888", "#222222", "#FFA7D1", "#E50000", "#E59500", "#A06A42",
            "#E5D900", "#94E044", "#02BE01", "#00D3DD", "#0083C7", "#0000EA", "#CF6EE4", "#820080"]
@@ -503,6 +505,59 @@ def test_reset_week_with_an_unknown_or_inactive_mode_is_400_and_changes_nothing(
     assert current_week(stack)[0] == week_id
 
 
+def test_reset_week_whose_audit_entry_fails_is_500_and_changes_nothing(stack, public, svc):
+    """A statement failing late in the transaction (here the audit entry) aborts all of it: the
+    answer is the 500 of the failed statement, never the success of a transaction PostgreSQL rolled back."""
+    reset(public, svc, "classic")
+    agent = new_agent(stack)
+    place(stack, 7, 7, 5, agent=agent)
+    week, archives = current_week(stack), archive_count(stack)
+    with refused_audit(stack, "places.reset_week"):
+        r = public.post("/api/admin/reset-week", json={"force": True, "next_game_mode": "chaos"},
+                        headers=ip_headers(key=svc))
+    assert r.status_code == 500, r.text
+    assert r.json()["code"] == "SERVER_ERROR", r.text
+    assert r.headers["Cache-Control"] == "no-store"
+    assert archive_count(stack) == archives, "an archive row was left by the failed reset"
+    assert current_week(stack) == week, "the open week changed"
+    assert stack.sql("SELECT agent_id::text FROM canvas_cells WHERE cell = %s", 7 * canvas_size(stack)[0] + 7) == \
+        [(agent,)], "the canvas was cleared"
+    # and the reset works again once the audit entry can be written
+    assert reset(public, svc, "classic")["success"] is True
+    assert archive_count(stack) == archives + 1
+
+
+@pytest.mark.parametrize("path, action", [("/api/admin/update-agent-stats", "places.update_agent_stats"),
+                                          ("/api/admin/snapshot-stats", "places.snapshot_stats"),
+                                          ("/api/admin/cleanup-archives", "places.cleanup_archives")])
+def test_admin_call_whose_audit_entry_fails_is_500_and_writes_nothing(stack, public, svc, path, action):
+    agent = new_agent(stack)
+    place(stack, 9, 9, 3, agent=agent)
+    _, _, week_number, year, _, _ = current_week(stack)
+    key_id = svc.split("_")[1]
+    counts = {"agent weekly stats": ("SELECT count(*) FROM agent_weekly_stats WHERE agent_id = %s", agent),
+              "stats snapshots": ("SELECT count(*) FROM stats_snapshots", None),
+              "audit entries": ("SELECT count(*) FROM audit_logs WHERE user_id = %s", key_id),
+              "audit webhooks": ("SELECT count(*) FROM outbox WHERE kind = 'audit_webhook' "
+                                 "AND payload #>> '{embeds,0,fields,1,value}' = %s", key_id)}
+
+    def count_all():
+        return {name: stack.sql(q, *([p] if p else []))[0][0] for name, (q, p) in counts.items()}
+    before = count_all()
+    stack.sql("UPDATE canvas_archives SET thumbnail_png = NULL WHERE id = "
+              "(SELECT id FROM canvas_archives ORDER BY ended_at DESC LIMIT 1)")
+    missing = stack.sql("SELECT count(*) FROM canvas_archives WHERE thumbnail_png IS NULL")[0][0]
+    with refused_audit(stack, action):
+        r = public.post(path, json={"agent_id": agent, "week_number": week_number, "year": year},
+                        headers=ip_headers(key=svc)) if "agent" in path else \
+            public.post(path, headers=ip_headers(key=svc))
+    assert r.status_code == 500, r.text
+    assert r.json()["code"] == "SERVER_ERROR", r.text
+    assert count_all() == before, "the failed call left rows behind"
+    assert stack.sql("SELECT count(*) FROM canvas_archives WHERE thumbnail_png IS NULL")[0][0] == missing
+    assert public.post("/api/admin/cleanup-archives", headers=ip_headers(key=svc)).status_code == 200
+
+
 ADMIN_ROUTES = ["/api/admin/reset-week", "/api/admin/update-agent-stats", "/api/admin/snapshot-stats",
                 "/api/admin/cleanup-archives"]
 
@@ -724,6 +779,34 @@ def test_limited_palette_accepts_only_its_colours(stack, public, svc):
             else:
                 assert r.status_code == 400, (color, r.text)
                 assert r.json()["code"] == "INVALID_PARAMS" and "color" in r.json()["error"]
+    finally:
+        reset(public, svc, "classic")
+
+
+def test_pixel_budget_applies_to_agents_only(stack, public, svc):
+    """CONTRACT 7.1: `pixel-budget` gives each agent a weekly budget ("the budget applies to agents
+    only"); a user places past it, an agent with the budget spent gets 403 FORBIDDEN."""
+    reset(public, svc, "pixel-budget")
+    try:
+        (budget,) = stack.sql("SELECT (rules->>'pixel_budget')::int FROM game_modes WHERE slug = 'pixel-budget'")[0]
+        width, _ = canvas_size(stack)
+        user, agent = new_user(stack), new_agent(stack)
+        spend = "SELECT count(place_pixel(%s::uuid, %s::uuid, g %% %s, g / %s, 3)) FROM generate_series(0, %s - 1) g"
+        stack.sql(spend, user, None, width, width, budget)   # straight into PostgreSQL: no cooldown
+        stack.sql(spend, None, agent, width, width, budget)
+
+        r = public.post("/api/canvas/pixels", json={"x": 1, "y": 2, "color": 4},
+                        headers=ip_headers(key=new_key(stack, "places_user", f"user:{user}")))
+        assert r.status_code == 201, f"a user was refused past the agents' budget: {r.text}"
+        place(stack, 2, 2, 4, user=user)   # and again, in PostgreSQL
+        assert stack.sql("SELECT pixels_placed FROM week_placer_stats s JOIN weeks w ON w.id = s.week_id "
+                         "AND w.closed_at IS NULL WHERE placer_id = %s", user) == [(budget + 2,)]
+
+        r = public.post("/api/canvas/pixels", json={"x": 1, "y": 3, "color": 4},
+                        headers=ip_headers(key=new_key(stack, "places_agent", f"agent:{agent}")))
+        assert r.status_code == 403, r.text
+        assert r.json()["code"] == "FORBIDDEN" and "budget" in r.json()["error"], r.text
+        assert stack.sql("SELECT count(*) FROM pixel_placements WHERE agent_id = %s", agent) == [(budget,)]
     finally:
         reset(public, svc, "classic")
 

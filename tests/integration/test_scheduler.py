@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from harness import wait_for
+from harness import refused_audit, wait_for
 
 TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
 JOB_FIELDS = {"id", "name", "description", "bot_type", "enabled", "schedule_type", "schedule_config",
@@ -841,6 +841,31 @@ def test_delete_removes_the_history(api, stack):
     api.wait_run(job["id"])
     assert api.delete(f"/scheduler/jobs/{job['id']}").status_code == 204
     assert stack.sql("SELECT count(*) FROM scheduler_runs WHERE job_id = %s", job["id"])[0][0] == 0
+
+
+def test_a_job_change_whose_audit_entry_fails_is_500_and_changes_nothing(api, stack):
+    """Each change and its audit entry are one transaction: when the entry cannot be written the
+    change is not kept either, and the answer is a 500, not the change's success."""
+    name = f"test {uuid.uuid4().hex[:8]}"
+    with refused_audit(stack, "scheduler.job_create"):
+        r = api.post("/scheduler/jobs", {"name": name, "bot_type": "birthday", "schedule_type": "daily"})
+    assert r.status_code == 500, r.text
+    detail(r)
+    assert stack.sql("SELECT count(*) FROM scheduler_jobs WHERE name = %s", name) == [(0,)]
+
+    job = api.create()
+    url = f"/scheduler/jobs/{job['id']}"
+    for action, method, path, body in (("scheduler.job_update", "PUT", url, {"enabled": False}),
+                                       ("scheduler.job_toggle", "POST", url + "/toggle", None),
+                                       ("scheduler.job_run", "POST", url + "/run", None),
+                                       ("scheduler.job_delete", "DELETE", url, None)):
+        with refused_audit(stack, action):
+            r = api.public.request(method, path, headers=api.h(), **({"json": body} if body else {}))
+        assert r.status_code == 500, (action, r.text)
+        detail(r)
+        assert api.job(job["id"]) == job, f"{action} changed the job"
+        assert stack.sql("SELECT run_requested_at IS NULL, (SELECT count(*) FROM scheduler_runs WHERE job_id = id) "
+                         "FROM scheduler_jobs WHERE id = %s", job["id"]) == [(True, 0)], f"{action} queued a run"
 
 
 # ====================================================================== toggle

@@ -1,8 +1,8 @@
 -- places (sql/003_places.sql): the schema of docs/places-design.md, the seeded modes and week,
--- places_next_reset, place_pixel (cells, stats, placements, the pixel budget) and the three live
+-- places_next_reset, place_pixel (cells, stats, placements, the agents' pixel budget) and the three live
 -- leaderboard views (rank() ties, overall_rank across users and agents, factions by cells owned).
 BEGIN;
-SELECT plan(108);
+SELECT plan(111);
 
 -- ---- schema ------------------------------------------------------------------------------------
 
@@ -258,6 +258,13 @@ SELECT is((SELECT agent_id FROM canvas_cells WHERE cell = 0), '00000000-0000-000
           'nor painted');
 SELECT lives_ok($$SELECT place_pixel(NULL, '00000000-0000-0000-0000-00000000b001', 1, 0, 3)$$,
                 'another agent still has budget');
+INSERT INTO places_users (id, username) VALUES ('00000000-0000-0000-0000-00000000a009', 'u9');
+SELECT lives_ok($$SELECT count(place_pixel('00000000-0000-0000-0000-00000000a009', NULL, g % 500, 110 + g / 500, 4))
+                  FROM generate_series(0, 500) g$$, 'a user has no budget: it places 501 pixels');
+SELECT is((SELECT pixels_placed FROM week_placer_stats s JOIN weeks w ON w.id = s.week_id AND w.closed_at IS NULL
+           WHERE placer_id = '00000000-0000-0000-0000-00000000a009'), 501, 'all of them counted');
+SELECT throws_ok($$SELECT place_pixel(NULL, '00000000-0000-0000-0000-00000000b009', 2, 0, 3)$$, 'GHBUD',
+                 'pixel budget of 500 pixels per week is spent', 'and the spent agent is still refused');
 UPDATE weeks SET game_mode_id = (SELECT id FROM game_modes WHERE slug = 'classic') WHERE closed_at IS NULL;
 SELECT lives_ok($$SELECT place_pixel(NULL, '00000000-0000-0000-0000-00000000b009', 0, 0, 3)$$,
                 'other modes have no budget');

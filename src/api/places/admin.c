@@ -40,30 +40,6 @@ DB_STMT(missing_images_stmt, 0, true,
         "WHERE image_png IS NULL OR thumbnail_png IS NULL ORDER BY ended_at");
 DB_STMT(count_archives_stmt, 0, true, "SELECT count(*) FROM canvas_archives");
 
-static bool begin(struct request *r)
-{
-    enum db_status st = db_command(r->svc->db, "BEGIN");
-    if (st == DB_OK)
-        return true;
-    fail(r, st == DB_DOWN ? 503 : 500, st == DB_DOWN ? "Database unavailable" : "Internal error");
-    return false;
-}
-
-static void rollback(struct request *r)
-{
-    (void)db_command(r->svc->db, "ROLLBACK");
-}
-
-static bool commit(struct request *r)
-{
-    enum db_status st = db_command(r->svc->db, "COMMIT");
-    if (st != DB_OK) {
-        fail(r, st == DB_DOWN ? 503 : 500, st == DB_DOWN ? "Database unavailable" : "Internal error");
-        return false;
-    }
-    return true;
-}
-
 struct reset_input {
     const char *next_game_mode;   /* NULL: the rotation picks */
     bool force;
@@ -135,7 +111,7 @@ int places_reset_week(struct request *r)
     const struct reset_input *in = r->input;
     const char *mode = in->next_game_mode;
     bool force = in->force;
-    if (!begin(r))
+    if (!request_begin(r))
         return -1;
     struct buf gz = {0}, png = {0}, thumb = {0};
     PGresult *res = NULL;
@@ -190,12 +166,14 @@ int places_reset_week(struct request *r)
     json_object *details = json_object_new_object();
     json_object_object_add(details, "archive_id", json_object_new_string(archive_id));
     json_object_object_add(details, "forced", json_object_new_boolean(force));
-    request_audit(r, "places.reset_week", details);
+    bool audited = request_audit(r, "places.reset_week", details);
     json_object_put(details);
-    if (!commit(r)) {
+    if (!audited || !request_commit(r)) {
         json_object_put(o);
         json_object_put(week);
         json_object_put(stats);
+        if (!audited)
+            goto fail;
         goto out;
     }
     json_object_object_add(stats, "duration_ms", json_object_new_int64((int64_t)((monotonic_us() - started) / 1000)));
@@ -205,7 +183,7 @@ int places_reset_week(struct request *r)
     rc = reply_ok(r, 200, o);
     goto out;
 fail:
-    rollback(r);
+    request_rollback(r);
 out:
     buf_free(&gz);
     buf_free(&png);
@@ -221,15 +199,26 @@ int places_update_agent_stats(struct request *r)
     snprintf(week, sizeof(week), "%lld", (long long)in->week_number);
     snprintf(year, sizeof(year), "%lld", (long long)in->year);
     const char *params[] = {agent, week, year};
+    if (!request_begin(r))
+        return -1;
     PGresult *res = query(r, &update_agent_stmt, params);
-    if (!res)
-        return !strcmp(query_state(r), "GHNFD") ? fail(r, 404, "Agent %s not found", agent) : -1;
+    if (!res) {
+        bool unknown = !strcmp(query_state(r), "GHNFD");
+        request_rollback(r);
+        return unknown ? fail(r, 404, "Agent %s not found", agent) : -1;
+    }
     bool updated = PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
     json_object *details = json_object_new_object();
     json_object_object_add(details, "agent_id", json_object_new_string(agent));
-    request_audit(r, "places.update_agent_stats", details);
+    bool audited = request_audit(r, "places.update_agent_stats", details);
     json_object_put(details);
+    if (!audited) {
+        request_rollback(r);
+        return -1;
+    }
+    if (!request_commit(r))
+        return -1;
     json_object *o = json_object_new_object();
     json_object_object_add(o, "stats_updated", json_object_new_boolean(updated));
     return reply_ok(r, 200, o);
@@ -237,30 +226,38 @@ int places_update_agent_stats(struct request *r)
 
 int places_snapshot_stats(struct request *r)
 {
-    if (!begin(r))
+    if (!request_begin(r))
         return -1;
     PGresult *res = NULL;
     if (!places_refresh_territory(r) || !(res = query(r, &snapshot_stmt, NULL))) {
-        rollback(r);
+        request_rollback(r);
         return -1;
     }
     json_object *o = json_tokener_parse(PQgetvalue(res, 0, 0));
     PQclear(res);
-    if (!commit(r)) {
+    if (!o)
+        o = json_object_new_object();
+    if (!request_audit(r, "places.snapshot_stats", o)) {
+        request_rollback(r);
         json_object_put(o);
         return -1;
     }
-    if (!o)
-        o = json_object_new_object();
-    request_audit(r, "places.snapshot_stats", o);
+    if (!request_commit(r)) {
+        json_object_put(o);
+        return -1;
+    }
     return reply_ok(r, 200, o);
 }
 
 int places_cleanup_archives(struct request *r)
 {
-    PGresult *res = query(r, &missing_images_stmt, NULL);
-    if (!res)
+    if (!request_begin(r))
         return -1;
+    PGresult *res = query(r, &missing_images_stmt, NULL);
+    if (!res) {
+        request_rollback(r);
+        return -1;
+    }
     int rendered = 0, failed = 0, n = PQntuples(res);
     for (int i = 0; i < n; i++) {
         struct buf gz = {0}, png = {0}, thumb = {0}, png_hex = {0}, thumb_hex = {0};
@@ -286,16 +283,23 @@ int places_cleanup_archives(struct request *r)
             break;   /* the database went away: query() replied */
     }
     PQclear(res);
-    if (r->status)
+    if (r->status || !(res = query(r, &count_archives_stmt, NULL))) {
+        request_rollback(r);
         return -1;
-    res = query(r, &count_archives_stmt, NULL);
-    if (!res)
-        return -1;
+    }
     json_object *o = json_object_new_object();
     json_object_object_add(o, "archives", json_object_new_int64(atoll(PQgetvalue(res, 0, 0))));
     json_object_object_add(o, "images_rendered", json_object_new_int(rendered));
     json_object_object_add(o, "images_failed", json_object_new_int(failed));
     PQclear(res);
-    request_audit(r, "places.cleanup_archives", o);
+    if (!request_audit(r, "places.cleanup_archives", o)) {
+        request_rollback(r);
+        json_object_put(o);
+        return -1;
+    }
+    if (!request_commit(r)) {
+        json_object_put(o);
+        return -1;
+    }
     return reply_ok(r, 200, o);
 }

@@ -159,12 +159,34 @@ const struct body_schema scheduler_toggle_body = {
 
 /* ---- helpers ---------------------------------------------------------------------------------- */
 
-static void audit(struct request *r, const char *action, const char *job)
+static bool audit(struct request *r, const char *action, const char *job)
 {
     json_object *d = json_object_new_object();
     json_object_object_add(d, "job_id", json_object_new_string(job));
-    request_audit(r, action, d);
+    bool ok = request_audit(r, action, d);
     json_object_put(d);
+    return ok;
+}
+
+/* A write (res: its RETURNING rows, NULL when it failed and query() replied) and its audit entry
+ * are one transaction, begun by the caller: committed when both were written (a write that
+ * matched no row is committed without an entry), rolled back otherwise. Returns res, or NULL
+ * (replied) when nothing was kept. */
+static PGresult *end_write(struct request *r, PGresult *res, const char *action, const char *job)
+{
+    if (res && PQntuples(res) > 0 && !audit(r, action, job)) {
+        PQclear(res);
+        res = NULL;
+    }
+    if (!res) {
+        request_rollback(r);
+        return NULL;
+    }
+    if (!request_commit(r)) {
+        PQclear(res);
+        return NULL;
+    }
+    return res;
 }
 
 /* The job as the request leaves it: every field validated, defaults applied. */
@@ -302,13 +324,11 @@ int scheduler_create_job(struct request *r)
                             json_object_to_json_string_ext(j.schedule_config, JSON_C_TO_STRING_PLAIN),
                             json_object_to_json_string_ext(j.bot_config, JSON_C_TO_STRING_PLAIN),
                             next[0] ? next : NULL};
+    if (!request_begin(r))
+        goto out;
     PGresult *res = query(r, &insert_stmt, params);
-    if (res) {
-        char id[40];
-        snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 1));
-        audit(r, "scheduler.job_create", id);
-    }
-    rc = reply_column(r, res, 201, "Job not found");
+    rc = reply_column(r, end_write(r, res, "scheduler.job_create", res ? PQgetvalue(res, 0, 1) : NULL), 201,
+                      "Job not found");
 out:
     job_free(&j);
     return rc;
@@ -323,10 +343,9 @@ static int save_job(struct request *r, const char *id, struct job *j, bool ancho
                             json_object_to_json_string_ext(j->schedule_config, JSON_C_TO_STRING_PLAIN),
                             json_object_to_json_string_ext(j->bot_config, JSON_C_TO_STRING_PLAIN),
                             next[0] ? next : NULL, anchor_reset ? "true" : "false", j->bot_type};
-    PGresult *res = query(r, &update_stmt, params);
-    if (res && PQntuples(res))
-        audit(r, action, id);
-    return reply_column(r, res, 200, "Job not found");
+    if (!request_begin(r))
+        return -1;
+    return reply_column(r, end_write(r, query(r, &update_stmt, params), action, id), 200, "Job not found");
 }
 
 /* Loads the job, applies in over it and saves it. */
@@ -390,14 +409,15 @@ int scheduler_delete_job(struct request *r)
 {
     const char *id = path_param(&r->params, "job_id");
     const char *params[] = {id};
-    PGresult *res = query(r, &delete_stmt, params);
+    if (!request_begin(r))
+        return -1;
+    PGresult *res = end_write(r, query(r, &delete_stmt, params), "scheduler.job_delete", id);
     if (!res)
         return -1;
     bool found = PQntuples(res) > 0;
     PQclear(res);
     if (!found)
         return fail(r, 404, "Job not found");
-    audit(r, "scheduler.job_delete", id);
     r->status = 204;
     return 0;
 }
@@ -406,7 +426,9 @@ int scheduler_run_job(struct request *r)
 {
     const char *id = path_param(&r->params, "job_id");
     const char *params[] = {id};
-    PGresult *res = query(r, &run_stmt, params);
+    if (!request_begin(r))
+        return -1;
+    PGresult *res = end_write(r, query(r, &run_stmt, params), "scheduler.job_run", id);
     if (!res)
         return -1;
     bool queued = PQntuples(res) > 0;
@@ -415,7 +437,6 @@ int scheduler_run_job(struct request *r)
         int exists = job_exists(r, id);
         return exists < 0 ? -1 : exists ? fail(r, 409, "Job is already running") : fail(r, 404, "Job not found");
     }
-    audit(r, "scheduler.job_run", id);
     json_object *o = json_object_new_object();
     char msg[96];
     snprintf(msg, sizeof(msg), "Job %s queued for immediate execution", id);
