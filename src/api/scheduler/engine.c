@@ -4,7 +4,7 @@
  * coalesce: a job found overdue runs once and its next run is computed from now. */
 #include "guildhall.h"
 #include "api/scheduler/engine.h"
-#include "api/scheduler/schedule.h"
+#include "scheduler/schedule.h"
 #include "api/places/places.h"
 #include "config.h"
 #include "db.h"
