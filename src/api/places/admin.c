@@ -126,12 +126,17 @@ static bool render_archive(struct request *r, struct buf *gz_hex, struct buf *pn
 
 int places_reset_week(struct request *r)
 {
-    uint64_t started = monotonic_us();
     const char *mode = NULL;
     bool force = false;
     if (!body_is_object(r) || !body_optional_string(r, "next_game_mode", &mode) ||
         !body_optional_bool(r, "force", &force))
         return -1;
+    return places_reset_week_run(r, mode, force);
+}
+
+int places_reset_week_run(struct request *r, const char *mode, bool force)
+{
+    uint64_t started = monotonic_us();
     if (!begin(r))
         return -1;
     struct buf gz = {0}, png = {0}, thumb = {0};
@@ -261,7 +266,12 @@ int places_update_agent_stats(struct request *r)
 
 int places_snapshot_stats(struct request *r)
 {
-    if (!body_is_object(r) || !begin(r))
+    return body_is_object(r) ? places_snapshot_stats_run(r) : -1;
+}
+
+int places_snapshot_stats_run(struct request *r)
+{
+    if (!begin(r))
         return -1;
     PGresult *res = NULL;
     if (!places_refresh_territory(r) || !(res = query(r, &snapshot_stmt, NULL))) {
@@ -283,8 +293,11 @@ int places_snapshot_stats(struct request *r)
 
 int places_cleanup_archives(struct request *r)
 {
-    if (!body_is_object(r))
-        return -1;
+    return body_is_object(r) ? places_cleanup_archives_run(r) : -1;
+}
+
+int places_cleanup_archives_run(struct request *r)
+{
     PGresult *res = query(r, &missing_images_stmt, NULL);
     if (!res)
         return -1;

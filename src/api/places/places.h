@@ -30,6 +30,21 @@ int places_update_agent_stats(struct request *r);
 int places_snapshot_stats(struct request *r);
 int places_cleanup_archives(struct request *r);
 
+/* The admin routes' work without the HTTP body: the handlers above parse their body and call
+ * these; so do the built-in jobs (jobs.c). next_mode may be NULL (the rotation's next mode).
+ * Like handlers, they reply into r (status, body) and return -1 after a failure. */
+int places_reset_week_run(struct request *r, const char *next_mode, bool force);
+int places_snapshot_stats_run(struct request *r);
+int places_cleanup_archives_run(struct request *r);
+
+/* Job entry points for the scheduler's kinds table (src/scheduler/kinds.c): places.reset_week
+ * (skipped while the week is not due), places.snapshot_stats, places.cleanup_archives. */
+struct services;
+struct job_outcome;
+void places_job_reset_week(struct services *svc, const char *config, struct job_outcome *o);
+void places_job_snapshot_stats(struct services *svc, const char *config, struct job_outcome *o);
+void places_job_cleanup_archives(struct services *svc, const char *config, struct job_outcome *o);
+
 /* Shared by the handlers (common.c). */
 /* The path's {id} as a UUID, or a 400 reply naming it. */
 const char *places_path_uuid(struct request *r, const char *name);

@@ -8,12 +8,11 @@
 #include "api/places/places.h"
 #include "config.h"
 #include "db.h"
-#include "dispatch.h"
+#include "job.h"
 #include "log.h"
 #include "metrics.h"
 #include "process.h"
 #include "request.h"
-#include "routes.h"
 #include "webhook.h"
 
 #include <unistd.h>
@@ -72,13 +71,6 @@ DB_STMT(next_due_stmt, 0, true,
 struct claimed {
     char id[40], run_id[40], bot_type[16], kind[40];
     char *bot_config;
-};
-
-struct outcome {
-    const char *status;       /* success, failed, skipped */
-    char error[256];
-    json_object *result;      /* owned */
-    long messages_sent, profiles_visited;
 };
 
 static uint64_t last_recovery_us;
@@ -175,40 +167,6 @@ fail:
     return 0;
 }
 
-/* Built-in places jobs call the admin handlers themselves: the same code, not HTTP. */
-static void run_handler(struct services *svc, int (*handler)(struct request *), const char *pattern,
-                        struct outcome *o)
-{
-    size_t n;
-    const struct route *table = routes_table(&n), *route = NULL;
-    for (size_t i = 0; i < n && !route; i++)
-        if (!strcmp(table[i].pattern, pattern))
-            route = &table[i];
-    struct request r;
-    memset(&r, 0, sizeof(r));
-    r.svc = svc;
-    r.route = route;
-    r.method = xstrdup("POST");
-    r.path = xstrdup(pattern);
-    r.request_id = xstrdup("scheduler");
-    r.body = json_tokener_parse("{\"force\": false}");
-    snprintf(r.key_id, sizeof(r.key_id), "system");
-    if (!route) {
-        o->status = "failed";
-        snprintf(o->error, sizeof(o->error), "no route %s", pattern);
-    } else {
-        handler(&r);
-        if (!r.status)
-            r.status = 500;
-        o->result = json_tokener_parse(r.out.data ? r.out.data : "null");
-        o->status = r.status < 300 ? "success" : r.status == 409 ? "skipped" : "failed";
-        if (r.status >= 300)
-            snprintf(o->error, sizeof(o->error), "HTTP %d", r.status);
-    }
-    r.route = NULL;   /* route queries are not ours to free */
-    request_free(&r);
-}
-
 static const char *bot_webhook(const struct config *cfg, const char *bot_type)
 {
     const char *url = !strcmp(bot_type, "birthday") ? cfg->scheduler_birthday_webhook_url
@@ -217,7 +175,7 @@ static const char *bot_webhook(const struct config *cfg, const char *bot_type)
 }
 
 /* Birthday and visitor jobs POST their bot_config to the bot; the reply fills the history. */
-static void run_bot(struct services *svc, const struct claimed *c, struct outcome *o)
+static void run_bot(struct services *svc, const struct claimed *c, struct job_outcome *o)
 {
     json_object *cfg = json_tokener_parse(c->bot_config), *v;
     if (cfg && json_object_object_get_ex(cfg, "dry_run", &v) && json_object_get_boolean(v)) {
@@ -249,16 +207,16 @@ static void run_bot(struct services *svc, const struct claimed *c, struct outcom
     json_object_put(cfg);
 }
 
-static void execute(struct services *svc, const struct claimed *c, struct outcome *o)
+static void execute(struct services *svc, const struct claimed *c, struct job_outcome *o)
 {
     if (!strcmp(c->bot_type, "birthday") || !strcmp(c->bot_type, "visitor"))
         run_bot(svc, c, o);
     else if (!strcmp(c->kind, "places.reset_week"))
-        run_handler(svc, places_reset_week, "/api/admin/reset-week", o);
+        places_job_reset_week(svc, c->bot_config, o);
     else if (!strcmp(c->kind, "places.snapshot_stats"))
-        run_handler(svc, places_snapshot_stats, "/api/admin/snapshot-stats", o);
+        places_job_snapshot_stats(svc, c->bot_config, o);
     else if (!strcmp(c->kind, "places.cleanup_archives"))
-        run_handler(svc, places_cleanup_archives, "/api/admin/cleanup-archives", o);
+        places_job_cleanup_archives(svc, c->bot_config, o);
     else if (!strcmp(c->kind, "outbox.drain")) {
         int delivered = 0;
         scheduler_drain_outbox(svc, &delivered);
@@ -271,7 +229,7 @@ static void execute(struct services *svc, const struct claimed *c, struct outcom
     }
 }
 
-static void finish(struct services *svc, const struct claimed *c, struct outcome *o)
+static void finish(struct services *svc, const struct claimed *c, struct job_outcome *o)
 {
     char sent[24], visited[24];
     snprintf(sent, sizeof(sent), "%ld", o->messages_sent);
@@ -301,7 +259,7 @@ int engine_tick(struct services *svc)
     schedule_new_jobs(svc);
     int n = claim(svc, runs);
     for (int i = 0; i < n; i++) {
-        struct outcome o = {.status = "failed"};
+        struct job_outcome o = {.status = "failed"};
         execute(svc, &runs[i], &o);
         finish(svc, &runs[i], &o);
         if (strcmp(o.status, "success") != 0)
