@@ -34,7 +34,10 @@ static const struct config_key keys[] = {
      "Seconds a request may run before the master kills its worker."},
     {"shutdown_timeout", I(shutdown_timeout), "30", 1, 3600,
      "Seconds SIGTERM waits for in-flight requests before killing workers."},
-    {"scheduler", B(scheduler), "on", 0, 0, "Fork the scheduler process (outbox delivery, jobs)."},
+    {"scheduler", B(scheduler), "on", 0, 0, "Fork the scheduler process (runs due jobs, records their history)."},
+    {"outbox", B(outbox), "on", 0, 0,
+     "Fork the outbox process (delivers webhooks and nchan events with retries; audits failed "
+     "authentications in bulk)."},
     {"database_url", S(database_url), "dbname=guildhall", 0, 0,
      "libpq connection string (may list several hosts; see target_session_attrs)."},
     {"db_statement_timeout_ms", I(db_statement_timeout_ms), "10000", 0, 3600000,

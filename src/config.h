@@ -10,6 +10,7 @@ struct config {
     int request_timeout;          /* seconds */
     int shutdown_timeout;         /* seconds */
     bool scheduler;
+    bool outbox;
     char *database_url;
     int db_statement_timeout_ms;
     char *memcached_servers;

@@ -11,7 +11,6 @@
 #include "job.h"
 #include "log.h"
 #include "metrics.h"
-#include "process.h"
 #include "request.h"
 #include "webhook.h"
 
@@ -217,13 +216,7 @@ static void execute(struct services *svc, const struct claimed *c, struct job_ou
         places_job_snapshot_stats(svc, c->bot_config, o);
     else if (!strcmp(c->kind, "places.cleanup_archives"))
         places_job_cleanup_archives(svc, c->bot_config, o);
-    else if (!strcmp(c->kind, "outbox.drain")) {
-        int delivered = 0;
-        scheduler_drain_outbox(svc, &delivered);
-        o->status = "success";
-        o->result = json_object_new_object();
-        json_object_object_add(o->result, "delivered", json_object_new_int(delivered));
-    } else {
+    else {
         o->status = "failed";
         snprintf(o->error, sizeof(o->error), "unknown job kind '%s'", c->kind);
     }
