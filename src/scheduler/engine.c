@@ -3,16 +3,15 @@
  * no longer due. A partial unique index allows one running execution per job. Missed runs
  * coalesce: a job found overdue runs once and its next run is computed from now. */
 #include "guildhall.h"
-#include "api/scheduler/engine.h"
+#include "scheduler/engine.h"
+#include "scheduler/kinds.h"
 #include "scheduler/schedule.h"
-#include "api/places/places.h"
 #include "config.h"
 #include "db.h"
 #include "job.h"
 #include "log.h"
 #include "metrics.h"
 #include "request.h"
-#include "webhook.h"
 
 #include <unistd.h>
 
@@ -166,59 +165,16 @@ fail:
     return 0;
 }
 
-static const char *bot_webhook(const struct config *cfg, const char *bot_type)
-{
-    const char *url = !strcmp(bot_type, "birthday") ? cfg->scheduler_birthday_webhook_url
-                                                    : cfg->scheduler_visitor_webhook_url;
-    return url && *url ? url : NULL;
-}
-
-/* Birthday and visitor jobs POST their bot_config to the bot; the reply fills the history. */
-static void run_bot(struct services *svc, const struct claimed *c, struct job_outcome *o)
-{
-    json_object *cfg = json_tokener_parse(c->bot_config), *v;
-    if (cfg && json_object_object_get_ex(cfg, "dry_run", &v) && json_object_get_boolean(v)) {
-        o->status = "success";
-        o->result = json_object_new_object();
-        json_object_object_add(o->result, "dry_run", json_object_new_boolean(1));
-        json_object_put(cfg);
-        return;
-    }
-    const char *url = bot_webhook(svc->cfg, c->bot_type);
-    struct buf reply = {0};
-    o->status = "failed";
-    if (!url) {
-        snprintf(o->error, sizeof(o->error), "no webhook is configured for %s jobs", c->bot_type);
-    } else if (webhook_post_reply(url, c->bot_config, svc->cfg->scheduler_webhook_timeout_ms, &reply, o->error,
-                                  sizeof(o->error))) {
-        o->status = "success";
-        o->result = json_tokener_parse(reply.data ? reply.data : "");
-        if (!o->result || !json_object_is_type(o->result, json_type_object)) {
-            json_object_put(o->result);
-            o->result = json_object_new_object();
-        }
-        if (json_object_object_get_ex(o->result, "messages_sent", &v))
-            o->messages_sent = (long)json_object_get_int64(v);
-        if (json_object_object_get_ex(o->result, "profiles_visited", &v))
-            o->profiles_visited = (long)json_object_get_int64(v);
-    }
-    buf_free(&reply);
-    json_object_put(cfg);
-}
-
+/* The kinds table says what runs: job_kind for built-in and mikros jobs, bot_type for the bots'. */
 static void execute(struct services *svc, const struct claimed *c, struct job_outcome *o)
 {
-    if (!strcmp(c->bot_type, "birthday") || !strcmp(c->bot_type, "visitor"))
-        run_bot(svc, c, o);
-    else if (!strcmp(c->kind, "places.reset_week"))
-        places_job_reset_week(svc, c->bot_config, o);
-    else if (!strcmp(c->kind, "places.snapshot_stats"))
-        places_job_snapshot_stats(svc, c->bot_config, o);
-    else if (!strcmp(c->kind, "places.cleanup_archives"))
-        places_job_cleanup_archives(svc, c->bot_config, o);
-    else {
+    const char *name = c->kind[0] ? c->kind : c->bot_type;
+    const struct job_kind *k = job_kind_find(name);
+    if (k) {
+        k->run(svc, c->bot_config, o);
+    } else {
         o->status = "failed";
-        snprintf(o->error, sizeof(o->error), "unknown job kind '%s'", c->kind);
+        snprintf(o->error, sizeof(o->error), "unknown job kind '%s'", name);
     }
 }
 

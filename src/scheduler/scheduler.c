@@ -10,7 +10,7 @@
 #include "process.h"
 #include "request.h"
 #include "cache.h"
-#include "api/scheduler/engine.h"
+#include "scheduler/engine.h"
 
 #include <curl/curl.h>
 #include <signal.h>

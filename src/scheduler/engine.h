@@ -1,7 +1,7 @@
 /* engine.h — the scheduling engine, run by the scheduler process: claims due jobs from
  * PostgreSQL (FOR UPDATE SKIP LOCKED), runs them, records history. */
-#ifndef GH_API_SCHEDULER_ENGINE_H
-#define GH_API_SCHEDULER_ENGINE_H
+#ifndef GH_SCHEDULER_ENGINE_H
+#define GH_SCHEDULER_ENGINE_H
 
 struct services;
 
