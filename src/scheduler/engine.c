@@ -13,18 +13,23 @@
 #include "metrics.h"
 #include "request.h"
 
-#include <unistd.h>
-
 #define CLAIM_BATCH 16
 #define RECOVERY_EVERY_US 2000000u
 
 
+/* Lock order: a job row before its runs' rows, everywhere. A job DELETE locks the job row, then
+ * its cascade deletes the runs; so recovery and the end of a run lock the job first too. */
+
 /* Runs whose scheduler connection is gone were orphaned by a crash: they failed. */
-DB_STMT(recover_stmt, 0, false,
-        "WITH dead AS (UPDATE scheduler_runs SET status = 'failed', finished_at = now(), "
+#define ORPHAN "r.status = 'running' AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = r.runner_pid)"
+DB_STMT(orphans_stmt, 0, true, "SELECT EXISTS (SELECT 1 FROM scheduler_runs r WHERE " ORPHAN ")");
+DB_STMT(lock_orphan_jobs_stmt, 0, false,
+        "SELECT j.id FROM scheduler_jobs j WHERE j.id IN (SELECT r.job_id FROM scheduler_runs r WHERE " ORPHAN ") "
+        "ORDER BY j.id FOR UPDATE");
+DB_STMT(recover_stmt, 1, false,
+        "WITH dead AS (UPDATE scheduler_runs r SET status = 'failed', finished_at = now(), "
         " error = 'the scheduler process running it stopped before it finished' "
-        " WHERE status = 'running' AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = runner_pid) "
-        " RETURNING job_id, started_at, error) "
+        " WHERE r.job_id = ANY($1::uuid[]) AND " ORPHAN " RETURNING job_id, started_at, error) "
         "UPDATE scheduler_jobs j SET last_run_status = 'failed', last_run_error = dead.error, "
         " last_run_at = dead.started_at FROM dead WHERE j.id = dead.job_id RETURNING j.id");
 DB_STMT(unscheduled_stmt, 0, true,
@@ -56,6 +61,8 @@ DB_STMT(start_run_stmt, 3, false,
         " next_run_at = CASE WHEN $2::bigint > 0 THEN to_timestamp($2::bigint) ELSE next_run_at END "
         " WHERE id = $1::uuid) "
         "SELECT id FROM run");
+DB_STMT(lock_job_stmt, 1, false, "SELECT 1 FROM scheduler_jobs WHERE id = $1::uuid FOR UPDATE");
+/* After lock_job_stmt: the job row is ours, so updating the run, then the job, cannot deadlock. */
 DB_STMT(finish_run_stmt, 6, false,
         "WITH run AS (UPDATE scheduler_runs SET status = $2, finished_at = now(), result = $3::jsonb, "
         " error = $4, messages_sent = $5::int, profiles_visited = $6::int WHERE id = $1::uuid "
@@ -80,10 +87,33 @@ static void recover_orphans(struct services *svc)
         return;
     last_recovery_us = now;
     enum db_status st;
-    PGresult *res = db_exec(svc->db, &recover_stmt, NULL, &st);
-    if (st == DB_OK && PQntuples(res) > 0)
-        log_warn("marked %d orphaned run(s) failed", PQntuples(res));
+    PGresult *res = db_exec(svc->db, &orphans_stmt, NULL, &st);
+    bool any = st == DB_OK && PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
+    if (!any || db_command(svc->db, "BEGIN") != DB_OK)
+        return;
+    res = db_exec(svc->db, &lock_orphan_jobs_stmt, NULL, &st);
+    if (st != DB_OK) {
+        (void)db_command(svc->db, "ROLLBACK");
+        return;
+    }
+    struct buf ids = {0};
+    buf_puts(&ids, "{");
+    for (int i = 0; i < PQntuples(res); i++)
+        buf_printf(&ids, "%s%s", i ? "," : "", PQgetvalue(res, i, 0));
+    buf_puts(&ids, "}");
+    PQclear(res);
+    const char *params[] = {ids.data};
+    res = db_exec(svc->db, &recover_stmt, params, &st);
+    int n = st == DB_OK ? PQntuples(res) : 0;
+    PQclear(res);
+    buf_free(&ids);
+    if (st == DB_OK && db_command(svc->db, "COMMIT") == DB_OK) {
+        if (n > 0)
+            log_warn("marked %d orphaned run(s) failed", n);
+    } else {
+        (void)db_command(svc->db, "ROLLBACK");
+    }
 }
 
 static bool parse_schedule(const char *type, const char *config, struct schedule *s)
@@ -186,16 +216,22 @@ static void finish(struct services *svc, const struct claimed *c, struct job_out
     const char *params[] = {c->run_id, o->status,
                             o->result ? json_object_to_json_string_ext(o->result, JSON_C_TO_STRING_PLAIN) : NULL,
                             o->error[0] ? o->error : NULL, sent, visited};
-    enum db_status st = DB_FAILED;
-    /* A deadlock with a concurrent job DELETE fails this statement while the connection lives:
-     * orphan recovery would never see the run, which would then block its job. Retry it. */
-    for (int attempt = 0; attempt < 5 && st != DB_OK; attempt++) {
-        if (attempt)
-            usleep(100000u * (useconds_t)attempt);
+    const char *job[] = {c->id};
+    enum db_status st = db_command(svc->db, "BEGIN");
+    if (st == DB_OK)
+        PQclear(db_exec(svc->db, &lock_job_stmt, job, &st));   /* no row: the job was deleted, runs too */
+    if (st == DB_OK)
         PQclear(db_exec(svc->db, &finish_run_stmt, params, &st));
+    if (st == DB_OK)
+        st = db_command(svc->db, "COMMIT");
+    if (st != DB_OK) {
+        (void)db_command(svc->db, "ROLLBACK");
+        /* A run left 'running' would block its job for good. Its runner is this connection:
+         * dropping it lets orphan recovery (ours or another host's) mark the run failed. */
+        log_error("could not record the end of run %s; reconnecting so that it is recovered", c->run_id);
+        db_close(svc->db);
+        svc->db = db_open(svc->cfg->database_url, svc->cfg->db_statement_timeout_ms);
     }
-    if (st != DB_OK)
-        log_error("could not record the end of run %s", c->run_id);
     metrics_count(svc, !strcmp(o->status, "success") ? M_SCHED_SUCCESS
                        : !strcmp(o->status, "skipped") ? M_SCHED_SKIPPED
                                                        : M_SCHED_FAILED);
