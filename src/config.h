@@ -29,6 +29,7 @@ struct config {
     char *scheduler_birthday_webhook_url;
     char *scheduler_visitor_webhook_url;
     int scheduler_webhook_timeout_ms;
+    int scheduler_run_retention_days;
     int webhook_timeout_ms;
     int key_cache_seconds;
     int auth_failure_report_seconds;

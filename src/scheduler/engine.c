@@ -15,6 +15,10 @@
 
 #define CLAIM_BATCH 16
 #define RECOVERY_EVERY_US 2000000u
+#define PRUNE_EVERY_US 3600000000u   /* and when the engine starts */
+#define PRUNE_RETRY_US 60000000u
+#define PRUNE_BATCH 1000             /* a full batch: the next tick prunes again */
+#define KEEP_RUNS "200"              /* the newest runs of each job are kept whatever their age */
 
 
 /* Lock order: a job row before its runs' rows, everywhere. A job DELETE locks the job row, then
@@ -69,6 +73,7 @@ DB_STMT(finish_run_stmt, 6, false,
         " RETURNING job_id, started_at) "
         "UPDATE scheduler_jobs j SET last_run_at = run.started_at, last_run_status = $2, last_run_error = $4 "
         "FROM run WHERE j.id = run.job_id");
+DB_STMT(prune_stmt, 3, false, "SELECT scheduler_prune_runs($1::int, $2::int, $3::int)");
 DB_STMT(next_due_stmt, 0, true,
         "SELECT floor(extract(epoch FROM (SELECT min(next_run_at) FROM scheduler_jobs WHERE enabled) - now()) "
         "* 1000)::bigint, EXISTS (SELECT 1 FROM scheduler_jobs WHERE run_requested_at IS NOT NULL)");
@@ -78,7 +83,7 @@ struct claimed {
     char *bot_config;
 };
 
-static uint64_t last_recovery_us;
+static uint64_t last_recovery_us, next_prune_us;
 
 static void recover_orphans(struct services *svc)
 {
@@ -237,6 +242,25 @@ static void finish(struct services *svc, const struct claimed *c, struct job_out
                                                        : M_SCHED_FAILED);
 }
 
+/* Old history goes in bounded batches (scheduler_prune_runs in sql/007_scheduler_runs.sql). */
+static void prune_runs(struct services *svc)
+{
+    uint64_t now = monotonic_us();
+    if (now < next_prune_us)
+        return;
+    char days[16], batch[16];
+    snprintf(days, sizeof(days), "%d", svc->cfg->scheduler_run_retention_days);
+    snprintf(batch, sizeof(batch), "%d", PRUNE_BATCH);
+    const char *params[] = {days, KEEP_RUNS, batch};
+    enum db_status st;
+    PGresult *res = db_exec(svc->db, &prune_stmt, params, &st);
+    int n = st == DB_OK ? atoi(PQgetvalue(res, 0, 0)) : 0;
+    PQclear(res);
+    if (n > 0)
+        log_info("pruned %d run(s) older than %s days from the history", n, days);
+    next_prune_us = st != DB_OK ? now + PRUNE_RETRY_US : n >= PRUNE_BATCH ? now : now + PRUNE_EVERY_US;
+}
+
 int engine_tick(struct services *svc)
 {
     struct claimed runs[CLAIM_BATCH];
@@ -252,6 +276,7 @@ int engine_tick(struct services *svc)
         json_object_put(o.result);
         free(runs[i].bot_config);
     }
+    prune_runs(svc);   /* after the due runs: they do not wait for it */
     return n;
 }
 
