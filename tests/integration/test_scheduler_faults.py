@@ -1,7 +1,8 @@
 """Fault tests of the scheduler engine (CONTRACT 7.3): two guildhalld hosts on one database never run a
 job twice, a scheduler process killed mid-run leaves no run stuck in `running`, a run missed while
 the engine was down runs once (coalesced) when it comes back, /scheduler/health with PostgreSQL
-or memcached down, and a job DELETE racing the end of its run never deadlocks.
+or memcached down, a job DELETE racing the end of its run never deadlocks, and due jobs run on
+time while every webhook hangs (the outbox has its own process).
 
 Every wait is bounded; whatever a test stops or starts it puts back in a ``finally``. The first test
 starts a second guildhalld master itself (a copy of the stack's configuration with its own socket,
@@ -13,6 +14,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -439,3 +441,78 @@ def test_job_deletes_racing_run_ends_many_times(stack):
                       "AND started_at < now() - interval '5 seconds'")
     assert stuck == [(0,)], "a run is stuck in 'running'"
     assert "could not record the end of run" not in stack.log_tail(500)
+
+
+# ---------------------------------------------------------------------- (f) every webhook hangs
+class Blackhole:
+    """A TCP server that accepts every connection and never answers (a dead webhook endpoint)."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.sock.settimeout(0.2)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/hook"
+        self.accepted = []
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:  # the timeout, or the socket closed
+                continue
+            self.accepted.append(conn)  # held open, never read, never answered
+
+    def close(self):
+        self.stopped.set()
+        self.thread.join(5)
+        for conn in self.accepted:
+            conn.close()
+        self.sock.close()
+
+
+def test_due_jobs_run_on_time_while_every_webhook_hangs(stack, api, ops):
+    """The error and audit webhooks and the nchan publisher all point at a server that accepts and never
+    answers (each delivery waits webhook_timeout_ms, 5 s), with 180 rows in the outbox. Two jobs fall
+    due 3 s and 6 s later: each run starts within 2 s of its due time, while the outbox is still stuck."""
+    hole = Blackhole()
+    (before,) = stack.sql("SELECT coalesce(max(id), 0) FROM outbox")[0]
+    try:
+        with settings(stack, [f"webhook_error_url = {hole.url}", f"webhook_audit_url = {hole.url}",
+                              f"nchan_publish_url = {hole.url}"]):
+            try:
+                stack.sql("INSERT INTO outbox (kind, payload) SELECT k, CASE k WHEN 'nchan' THEN "
+                          "jsonb_build_object('event', 'test', 'message', jsonb_build_object('n', g)) "
+                          "ELSE jsonb_build_object('content', 'hanging webhook test ' || g) END "
+                          "FROM unnest(ARRAY['audit_webhook', 'error_webhook', 'nchan']) k, generate_series(1, 60) g")
+                wait_for(lambda: hole.accepted, 10, 0.05, "the outbox process to be stuck in a delivery")
+                jobs = [api.create(bot_config={"dry_run": True}) for _ in range(2)]
+                dues = []
+                for i, job in enumerate(jobs):
+                    dues.append(stack.sql("UPDATE scheduler_jobs SET next_run_at = date_trunc('second', now()) "
+                                          "+ %s * interval '1 second' WHERE id = %s RETURNING next_run_at",
+                                          3 * (i + 1), job["id"])[0][0])
+                for job in jobs:
+                    api.wait_run(job["id"], timeout=15, interval=0.2)
+                rows = stack.sql("SELECT j.id::text, r.status, extract(epoch FROM r.started_at - r.scheduled_for) "
+                                 "FROM scheduler_runs r JOIN scheduler_jobs j ON j.id = r.job_id "
+                                 "WHERE j.id = ANY(%s::uuid[]) ORDER BY r.started_at", [j["id"] for j in jobs])
+                assert [r[0] for r in rows] == [j["id"] for j in jobs], rows
+                for job_id, status, late in rows:
+                    assert status == "success", rows
+                    assert 0 <= float(late) <= 2.0, f"job {job_id} started {float(late):.3f} s after it was due"
+                (pending,) = stack.sql("SELECT count(*) FROM outbox WHERE id > %s AND delivered_at IS NULL", before)[0]
+                assert pending >= 170, f"only {pending} of 180 rows left: the webhooks did not hang"
+                health = ops.get("/health").json()
+                assert health["checks"]["outbox"]["status"] == "healthy", "one hanging delivery is not a dead process"
+                assert health["checks"]["scheduler"]["status"] == "healthy", health["checks"]
+            finally:
+                # never deliver these rows to the real endpoints once the settings are restored
+                stack.sql("UPDATE outbox SET delivered_at = now(), last_error = 'hanging webhook test' "
+                          "WHERE id > %s AND delivered_at IS NULL", before)
+    finally:
+        hole.close()
