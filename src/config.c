@@ -34,7 +34,10 @@ static const struct config_key keys[] = {
      "Seconds a request may run before the master kills its worker."},
     {"shutdown_timeout", I(shutdown_timeout), "30", 1, 3600,
      "Seconds SIGTERM waits for in-flight requests before killing workers."},
-    {"scheduler", B(scheduler), "on", 0, 0, "Fork the scheduler process (outbox delivery, jobs)."},
+    {"scheduler", B(scheduler), "on", 0, 0, "Fork the scheduler process (runs due jobs, records their history)."},
+    {"outbox", B(outbox), "on", 0, 0,
+     "Fork the outbox process (delivers webhooks and nchan events with retries; audits failed "
+     "authentications in bulk)."},
     {"database_url", S(database_url), "dbname=guildhall", 0, 0,
      "libpq connection string (may list several hosts; see target_session_attrs)."},
     {"db_statement_timeout_ms", I(db_statement_timeout_ms), "10000", 0, 3600000,
@@ -62,6 +65,9 @@ static const struct config_key keys[] = {
      "The visitor bot's endpoint: visitor jobs POST their bot_config here (empty: such runs fail)."},
     {"scheduler_webhook_timeout_ms", I(scheduler_webhook_timeout_ms), "10000", 100, 600000,
      "How long a bot may take to answer a job's run before it is recorded as failed."},
+    {"scheduler_run_retention_days", I(scheduler_run_retention_days), "30", 1, 36500,
+     "Runs older than this many days are deleted from the history (hourly, and when the scheduler starts); "
+     "the newest 200 runs of each job are kept whatever their age."},
     {"webhook_timeout_ms", I(webhook_timeout_ms), "5000", 100, 120000, "Timeout of one webhook delivery."},
     {"key_cache_seconds", I(key_cache_seconds), "60", 0, 60,
      "How long a key lookup is cached in memcached (revocation takes effect within this)."},

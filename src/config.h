@@ -12,6 +12,7 @@ struct config {
     int request_timeout;          /* seconds */
     int shutdown_timeout;         /* seconds */
     bool scheduler;
+    bool outbox;
     char *database_url;
     int db_statement_timeout_ms;
     char *memcached_servers;
@@ -30,6 +31,7 @@ struct config {
     char *scheduler_birthday_webhook_url;
     char *scheduler_visitor_webhook_url;
     int scheduler_webhook_timeout_ms;
+    int scheduler_run_retention_days;
     int webhook_timeout_ms;
     int key_cache_seconds;
     int auth_failure_report_seconds;

@@ -17,7 +17,7 @@
 #define GH_VERSION PACKAGE_VERSION
 /* The highest migration number in sql/; /ready stays 503 until it is applied.
  * tests/sql/001_migrations.sql checks that it matches the folder. */
-#define GH_SCHEMA_VERSION 6
+#define GH_SCHEMA_VERSION 7
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define MUSTCHECK __attribute__((warn_unused_result))

@@ -14,7 +14,30 @@
 #include <unistd.h>
 
 #define TICK_NS 100000000L
-#define SCHEDULER_RESPAWN_US 1000000u
+#define AUX_RESPAWN_US 1000000u
+
+/* A supervised background process (the scheduler, the outbox): at most one per master, started
+ * while its setting is on, started again a second after it dies, and replaced at once on SIGHUP
+ * (it reads the configuration only when it starts). */
+struct aux {
+    const char *name;
+    int slot;
+    volatile pid_t *pid;              /* in shared memory: /health reads it */
+    bool (*enabled)(const struct config *cfg);
+    void (*main)(const struct config *cfg, struct shm *shm);   /* never returns */
+    uint64_t next_start_us;
+    bool restart;                     /* stopped by a reload: no respawn delay, no warning */
+};
+
+static bool scheduler_enabled(const struct config *cfg)
+{
+    return cfg->scheduler;
+}
+
+static bool outbox_enabled(const struct config *cfg)
+{
+    return cfg->outbox;
+}
 
 struct master {
     struct config *cfg;
@@ -27,8 +50,7 @@ struct master {
     uint64_t drain_deadline_us;
     uint64_t next_spawn_us;            /* back-off after crashes */
     int recent_crashes;
-    uint64_t scheduler_next_start_us;
-    bool scheduler_restart;
+    struct aux aux[2];
 };
 
 static int spawn_worker(struct master *m)
@@ -56,19 +78,63 @@ static int spawn_worker(struct master *m)
     return slot;
 }
 
-static void spawn_scheduler(struct master *m)
+static void aux_spawn(struct master *m, struct aux *a)
 {
     pid_t pid = fork();
     if (pid < 0) {
         log_error("fork failed: %s", strerror(errno));
+        a->next_start_us = monotonic_us() + AUX_RESPAWN_US;
         return;
     }
     if (pid == 0) {
         close(m->listen_fd);
-        scheduler_main(m->cfg, m->shm);
+        a->main(m->cfg, m->shm);
+        _exit(1);
     }
-    m->shm->scheduler_pid = pid;
-    m->shm->slots[SLOT_SCHEDULER].pid = pid;
+    *a->pid = pid;
+    m->shm->slots[a->slot].pid = pid;
+    log_debug("%s %d started", a->name, (int)pid);
+}
+
+/* Starts what is enabled and not running, once its respawn delay has passed. */
+static void aux_maintain(struct master *m)
+{
+    for (size_t i = 0; i < ARRAY_LEN(m->aux); i++) {
+        struct aux *a = &m->aux[i];
+        if (a->enabled(m->cfg) && !*a->pid && monotonic_us() >= a->next_start_us)
+            aux_spawn(m, a);
+    }
+}
+
+/* true when pid was one of the background processes. */
+static bool aux_reaped(struct master *m, pid_t pid, int status)
+{
+    bool crashed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    for (size_t i = 0; i < ARRAY_LEN(m->aux); i++) {
+        struct aux *a = &m->aux[i];
+        if (pid != *a->pid)
+            continue;
+        *a->pid = 0;
+        m->shm->slots[a->slot].pid = 0;
+        if (crashed && !m->draining && !a->restart)
+            log_warn("%s %d died (status %d); restarting", a->name, (int)pid, status);
+        a->next_start_us = monotonic_us() + (a->restart ? 0 : AUX_RESPAWN_US);
+        a->restart = false;
+        return true;
+    }
+    return false;
+}
+
+/* SIGHUP: each running background process stops and starts again with the new configuration. */
+static void aux_reload(struct master *m)
+{
+    for (size_t i = 0; i < ARRAY_LEN(m->aux); i++) {
+        struct aux *a = &m->aux[i];
+        if (*a->pid) {
+            a->restart = true;
+            kill(*a->pid, SIGTERM);
+        }
+    }
 }
 
 static void signal_children(struct master *m, int sig)
@@ -76,13 +142,16 @@ static void signal_children(struct master *m, int sig)
     for (int s = FIRST_WORKER_SLOT; s < MAX_SLOTS; s++)
         if (m->shm->slots[s].pid)
             kill(m->shm->slots[s].pid, sig);
-    if (m->shm->scheduler_pid)
-        kill(m->shm->scheduler_pid, sig);
+    for (size_t i = 0; i < ARRAY_LEN(m->aux); i++)
+        if (*m->aux[i].pid)
+            kill(*m->aux[i].pid, sig);
 }
 
 static int children_alive(const struct master *m)
 {
-    int n = m->shm->scheduler_pid ? 1 : 0;
+    int n = 0;
+    for (size_t i = 0; i < ARRAY_LEN(m->aux); i++)
+        n += *m->aux[i].pid != 0;
     for (int s = FIRST_WORKER_SLOT; s < MAX_SLOTS; s++)
         n += m->shm->slots[s].pid != 0;
     return n;
@@ -94,15 +163,8 @@ static void reap(struct master *m)
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         bool crashed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        if (pid == m->shm->scheduler_pid) {
-            m->shm->scheduler_pid = 0;
-            m->shm->slots[SLOT_SCHEDULER].pid = 0;
-            if (crashed && !m->draining && !m->scheduler_restart)
-                log_warn("scheduler %d died (status %d); restarting", (int)pid, status);
-            m->scheduler_next_start_us = monotonic_us() + (m->scheduler_restart ? 0 : SCHEDULER_RESPAWN_US);
-            m->scheduler_restart = false;
+        if (aux_reaped(m, pid, status))
             continue;
-        }
         for (int s = FIRST_WORKER_SLOT; s < MAX_SLOTS; s++) {
             struct slot_info *si = &m->shm->slots[s];
             if (si->pid != pid)
@@ -194,16 +256,17 @@ static void reload(struct master *m)
     m->cfg = fresh;
     m->generation++;
     m->retired_this_reload = 0;
-    if (m->shm->scheduler_pid) {
-        m->scheduler_restart = true;
-        kill(m->shm->scheduler_pid, SIGTERM);
-    }
+    aux_reload(m);
     log_info("reloading: replacing workers one at a time (generation %d)", m->generation);
 }
 
 int master_run(struct config *cfg, const char *config_path, int listen_fd, struct shm *shm)
 {
-    struct master m = {.cfg = cfg, .config_path = config_path, .listen_fd = listen_fd, .shm = shm};
+    struct master m = {.cfg = cfg, .config_path = config_path, .listen_fd = listen_fd, .shm = shm,
+                       .aux = {{.name = "scheduler", .slot = SLOT_SCHEDULER, .pid = &shm->scheduler_pid,
+                                .enabled = scheduler_enabled, .main = scheduler_main},
+                               {.name = "outbox", .slot = SLOT_OUTBOX, .pid = &shm->outbox_pid,
+                                .enabled = outbox_enabled, .main = outbox_main}}};
     log_set_role("master");
     proc_title_set("guildhalld: master");
     shm->slots[SLOT_MASTER].pid = getpid();
@@ -216,8 +279,8 @@ int master_run(struct config *cfg, const char *config_path, int listen_fd, struc
     sigprocmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    log_info("guildhalld %s starting %d workers, scheduler %s", GH_VERSION, cfg->workers,
-             cfg->scheduler ? "on" : "off");
+    log_info("guildhalld %s starting %d workers, scheduler %s, outbox %s", GH_VERSION, cfg->workers,
+             cfg->scheduler ? "on" : "off", cfg->outbox ? "on" : "off");
     for (;;) {
         struct timespec tick = {0, TICK_NS};
         int sig = sigtimedwait(&set, NULL, &tick);
@@ -248,8 +311,7 @@ int master_run(struct config *cfg, const char *config_path, int listen_fd, struc
         }
         kill_stuck_workers(&m);
         maintain_workers(&m);
-        if (m.cfg->scheduler && !m.shm->scheduler_pid && monotonic_us() >= m.scheduler_next_start_us)
-            spawn_scheduler(&m);
+        aux_maintain(&m);
     }
     log_info("stopped");
     return 0;

@@ -8,7 +8,8 @@
 
 #define SLOT_MASTER 0
 #define SLOT_SCHEDULER 1
-#define FIRST_WORKER_SLOT 2
+#define SLOT_OUTBOX 2
+#define FIRST_WORKER_SLOT 3
 #define MAX_SLOTS 160
 #define MAX_ROUTE_STATS 128        /* route index + 1; 0 is "unmatched" */
 #define N_BUCKETS 13
@@ -48,6 +49,8 @@ struct shm {
     volatile uint64_t worker_timeouts;
     volatile pid_t scheduler_pid;
     volatile uint64_t scheduler_heartbeat_us;   /* wall clock */
+    volatile pid_t outbox_pid;
+    volatile uint64_t outbox_heartbeat_us;      /* wall clock */
     struct slot_info slots[MAX_SLOTS];
     struct slot_counters counters[MAX_SLOTS];
 };

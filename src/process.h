@@ -1,4 +1,4 @@
-/* process.h — the three process roles and what the master hands them. */
+/* process.h — the process roles and what the master hands them. */
 #ifndef GH_PROCESS_H
 #define GH_PROCESS_H
 
@@ -7,11 +7,11 @@ struct shm;
 
 /* Worker: serves requests from listen_fd until SIGTERM or max_requests; never returns. */
 NORETURN void worker_main(const struct config *cfg, int listen_fd, struct shm *shm, int slot);
-/* Scheduler: delivers the outbox (and later runs jobs); never returns. */
+/* Scheduler (src/scheduler/): runs due jobs and records their history; never returns. */
 NORETURN void scheduler_main(const struct config *cfg, struct shm *shm);
-/* Scheduler: delivers everything in the outbox that is due now (the built-in drain job). */
-struct services;
-void scheduler_drain_outbox(struct services *svc, int *delivered);
+/* Outbox (src/outbox.c): delivers webhooks and nchan publishes, audits failed authentications
+ * in bulk; never returns. */
+NORETURN void outbox_main(const struct config *cfg, struct shm *shm);
 /* Master: forks and supervises; returns the exit status. config_path is re-read on SIGHUP. */
 int master_run(struct config *cfg, const char *config_path, int listen_fd, struct shm *shm);
 /* Renames the process as ps and /proc/PID/cmdline show it ("guildhalld: worker"). */

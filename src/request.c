@@ -35,7 +35,9 @@ void request_free(struct request *r)
 
 const struct family *request_family(const struct request *r)
 {
-    return r->route ? r->route->family : family_for_path(r->path ? r->path : "/");
+    if (r->route)
+        return r->route->family;
+    return r->family ? r->family : family_for_path(r->path ? r->path : "/");
 }
 
 int reply_json(struct request *r, int status, json_object *o)

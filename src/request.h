@@ -24,6 +24,7 @@ struct request {
     void *io;
     /* routing and validation, filled by the dispatcher */
     const struct route *route;
+    const struct family *family;  /* without a route (a built-in job's request): whose envelope */
     int route_index;
     struct path_params params;
     struct qvalue q[MAX_QPARAMS];

@@ -117,13 +117,17 @@ class Stack:
         return {pid: process_title(pid) for pid in child_pids(master)} if master else {}
 
     def worker_pids(self) -> list[int]:
-        """The master's worker processes (titled `guildhalld: worker`), without the scheduler."""
+        """The master's worker processes (titled `guildhalld: worker`), without the scheduler and outbox."""
         titles = self._child_titles()
         workers = [pid for pid, t in titles.items() if "worker" in t]
-        return workers or [pid for pid, t in titles.items() if "scheduler" not in t]
+        return workers or [pid for pid, t in titles.items() if "scheduler" not in t and "outbox" not in t]
 
     def scheduler_pid(self) -> int | None:
         return next((pid for pid, t in self._child_titles().items() if "scheduler" in t), None)
+
+    def outbox_pid(self) -> int | None:
+        """The outbox process (`guildhalld: outbox`): webhooks and nchan events."""
+        return next((pid for pid, t in self._child_titles().items() if "outbox" in t), None)
 
     # -- logs and database
     def log_tail(self, n: int = 50, path: str | None = None) -> str:

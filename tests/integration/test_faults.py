@@ -415,7 +415,7 @@ def test_sigterm_drains_in_flight_requests(stack, public, ops):
     """Takes guildhalld down; starts it again with scripts/stack gh-start before returning."""
     master = stack.master_pid()
     assert master and not exited(master)
-    children = stack.worker_pids() + [p for p in [stack.scheduler_pid()] if p]
+    children = stack.worker_pids() + [p for p in [stack.scheduler_pid(), stack.outbox_pid()] if p]
     slow = Timed(f"{stack.public}/_test/sleep?ms=1500").start()
     try:
         assert wait_busy_workers(ops, 1), "no worker took the slow request"

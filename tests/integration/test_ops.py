@@ -264,6 +264,17 @@ def test_health_on_ops_listener(ops, stack):
             assert pid not in set(stack.worker_pids()), "the scheduler pid is a worker's"
     else:
         assert sched["pid"] is None
+    outbox = c["outbox"]
+    assert outbox["status"] in ("healthy", "disabled"), outbox
+    if outbox["status"] == "healthy":
+        assert os.path.exists(f"/proc/{outbox['pid']}"), f"outbox pid {outbox['pid']} is not a running process"
+        if hasattr(stack, "outbox_pid"):
+            assert outbox["pid"] == stack.outbox_pid(), f"outbox pid {outbox['pid']} != {stack.outbox_pid()}"
+        assert outbox["pid"] != sched["pid"], "the outbox pid is the scheduler's"
+        if hasattr(stack, "worker_pids"):
+            assert outbox["pid"] not in set(stack.worker_pids()), "the outbox pid is a worker's"
+    else:
+        assert outbox["pid"] is None
 
 
 def test_health_uptime_counts_seconds(ops):

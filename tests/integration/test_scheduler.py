@@ -30,7 +30,7 @@ RUN_FIELDS = {"id", "job_id", "started_at", "finished_at", "status", "result", "
               "profiles_visited"}
 BIRTHDAY_DEFAULTS = {"dry_run": False, "process_late": False, "max_days_late": 7, "max_messages_per_run": 10}
 VISITOR_DEFAULTS = {"dry_run": False, "limit": 50}
-SYSTEM_KINDS = {"places: weekly reset", "places: stats snapshot", "places: archive cleanup", "outbox drain"}
+SYSTEM_KINDS = {"places: weekly reset", "places: stats snapshot", "places: archive cleanup"}
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]  # Python's weekday() order
 
 
@@ -281,24 +281,32 @@ def _wait_scheduler(stack, before, running=True, timeout=20.0):
     return wait_for(lambda: stack.scheduler_pid() is None, timeout, 0.1, "the scheduler process stopped")
 
 
+def _wait_outbox(stack, before, timeout=20.0):
+    """The outbox process is replaced on SIGHUP too (it may first finish a delivery: webhook_timeout_ms)."""
+    return wait_for(lambda: stack.outbox_pid() not in (None, before), timeout, 0.1,
+                    "the outbox process restarted with the new configuration")
+
+
 @contextlib.contextmanager
 def settings(stack, lines, scheduler_running=True):
     """Appends `lines` to guildhalld's config and reloads; restores the file (and reloads) afterwards."""
     with open(stack.config) as f:
         original = f.read()
-    before = stack.scheduler_pid()
+    before, outbox_before = stack.scheduler_pid(), stack.outbox_pid()
     with open(stack.config, "a") as f:
         f.write("\n" + "\n".join(lines) + "\n")
     try:
         stack.reload()
         _wait_scheduler(stack, before, scheduler_running)
+        _wait_outbox(stack, outbox_before)
         yield
     finally:
         with open(stack.config, "w") as f:
             f.write(original)
-        current = stack.scheduler_pid()
+        current, outbox_current = stack.scheduler_pid(), stack.outbox_pid()
         stack.reload()
         _wait_scheduler(stack, current, True)
+        _wait_outbox(stack, outbox_current)
         stack.wait_healthy(20)
 
 
@@ -337,7 +345,7 @@ def test_health_counts_only_the_bots_jobs(public, api):
     assert h["total_jobs"] == len(listed), (h, len(listed))
     assert h["enabled_jobs"] == len(enabled), (h, len(enabled))
     everything = api.get("/scheduler/jobs", params={"include_system": "true"}).json()
-    assert len(everything) >= h["total_jobs"] + 4, "the built-in jobs are not counted"
+    assert len(everything) >= h["total_jobs"] + len(SYSTEM_KINDS), "the built-in jobs are not counted"
 
 
 # ====================================================================== authentication
@@ -1189,3 +1197,42 @@ def test_built_in_places_reset_runs_the_reset_code(stack, api):
     runs = api.wait_run(job["id"], count=before + 2)
     assert runs[0]["status"] == "skipped", runs[0]
     assert stack.sql("SELECT count(*) FROM canvas_archives")[0][0] == archives + 1
+
+
+# ====================================================================== history retention
+def test_old_runs_are_pruned_keeping_the_last_200_per_job(stack, api):
+    """The engine prunes the history when it starts (and hourly): runs older than
+    scheduler_run_retention_days go, but each job keeps its newest 200 runs whatever their age."""
+    jobs = {name: api.create(name=f"prune {name}", enabled=False)["id"] for name in ("many", "few", "young", "ten")}
+
+    def add(name, n, age, step="1 minute"):
+        stack.sql("INSERT INTO scheduler_runs (job_id, started_at, finished_at, status) "
+                  "SELECT %s, now() - %s::interval - g * %s::interval, now() - %s::interval - g * %s::interval, "
+                  "'success' FROM generate_series(1, %s) g", jobs[name], age, step, age, step, n)
+
+    def runs(name):
+        return stack.sql("SELECT id::text FROM scheduler_runs WHERE job_id = %s ORDER BY started_at DESC", jobs[name])
+
+    add("many", 230, "40 days")   # 250 runs: the 50 oldest go
+    add("many", 20, "1 hour")
+    add("few", 10, "40 days")     # fewer than 200: kept, however old
+    add("young", 210, "1 day")    # inside the retention: kept
+    add("ten", 205, "10 days")    # kept at 30 days; 5 go at 5 days
+    newest_many = [r[0] for r in runs("many")][:200]
+    ten = [r[0] for r in runs("ten")]
+    assert len(ten) == 205
+
+    with settings(stack, ["scheduler_run_retention_days = 30"]):   # a new scheduler prunes when it starts
+        wait_for(lambda: len(runs("many")) == 200, 20, 0.2, "the old runs of the first job to be pruned")
+        assert [r[0] for r in runs("many")] == newest_many, "the newest 200 are the ones kept"
+        assert len(runs("few")) == 10
+        assert len(runs("young")) == 210
+        assert [r[0] for r in runs("ten")] == ten
+        history = api.history(jobs["many"], limit=200)
+        assert [r["id"] for r in history] == newest_many
+    with settings(stack, ["scheduler_run_retention_days = 5"]):
+        wait_for(lambda: len(runs("ten")) == 200, 20, 0.2, "the 5-day retention to take the oldest 5 runs")
+        assert [r[0] for r in runs("ten")] == ten[:200]
+        assert [r[0] for r in runs("many")] == newest_many, "older than 5 days, but the newest 200"
+        assert len(runs("few")) == 10 and len(runs("young")) == 210
+    assert "pruned" in stack.log_tail(400)

@@ -1,6 +1,9 @@
-"""The audit webhook: entries reach Discord through the outbox, delivered by the scheduler process
+"""The audit webhook: entries reach Discord through the outbox, delivered by the outbox process
 with retries and back-off, never by the request that wrote them."""
+import contextlib
 import json
+import os
+import signal
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,23 +41,39 @@ class Receiver:
         self.server.server_close()
 
 
-@pytest.fixture
-def audit_receiver(stack):
-    receiver = Receiver(failures=2)
+@contextlib.contextmanager
+def config_lines(stack, lines, outbox_running=True):
+    """Appends lines to the config, reloads and waits for the outbox process to be replaced (or gone);
+    restores the file, reloads and waits for a new outbox process afterwards."""
     with open(stack.config) as f:
         original = f.read()
-    scheduler_before = stack.scheduler_pid()
+    outbox_before = stack.outbox_pid()
     with open(stack.config, "a") as f:
-        f.write(f"\nwebhook_audit_url = {receiver.url}\n")
+        f.write("\n" + "".join(f"{line}\n" for line in lines))
     stack.reload()
-    wait_for(lambda: stack.scheduler_pid() not in (None, scheduler_before), timeout=15,
-             what="the scheduler restarted with the new configuration")
     try:
-        yield receiver
+        if outbox_running:
+            wait_for(lambda: stack.outbox_pid() not in (None, outbox_before), timeout=15,
+                     what="the outbox process restarted with the new configuration")
+        else:
+            wait_for(lambda: stack.outbox_pid() is None, timeout=15, what="the outbox process stopped")
+        yield
     finally:
         with open(stack.config, "w") as f:
             f.write(original)
+        current = stack.outbox_pid()
         stack.reload()
+        wait_for(lambda: stack.outbox_pid() not in (None, current), timeout=15,
+                 what="the outbox process restarted with the restored configuration")
+
+
+@pytest.fixture
+def audit_receiver(stack):
+    receiver = Receiver(failures=2)
+    try:
+        with config_lines(stack, [f"webhook_audit_url = {receiver.url}"]):
+            yield receiver
+    finally:
         receiver.close()
 
 
@@ -107,3 +126,44 @@ def test_internal_error_is_a_bare_500_and_queues_the_error_webhook(stack, public
     assert fields["Route"] == "/_test/fail"
     assert "no_such" not in json.dumps(rows[0][0])
     assert "no_such_table" in stack.log_tail(200), "the details go to the log instead"
+
+
+def _audit_posts(receiver, action, since):
+    return [p for p in receiver.posts if action.encode() in p[2] and p[0] >= since]
+
+
+def test_outbox_is_its_own_supervised_process(stack, ops):
+    """The outbox process is neither the scheduler nor a worker; killed, it is started again and the
+    entries queued meanwhile are delivered by the new one."""
+    receiver = Receiver()
+    try:
+        with config_lines(stack, [f"webhook_audit_url = {receiver.url}"]):
+            victim = stack.outbox_pid()
+            assert victim and victim != stack.scheduler_pid() and victim not in stack.worker_pids()
+            os.kill(victim, signal.SIGKILL)
+            started = time.monotonic()
+            stack.admin("keys", "create", "--scope", "mikros", "--label", "outbox-respawn")
+            new = wait_for(lambda: (lambda p: p if p not in (None, victim) else None)(stack.outbox_pid()),
+                           timeout=10, what="a new outbox process")
+            wait_for(lambda: _audit_posts(receiver, "keys.create", started), timeout=15,
+                     what="the entry queued while the outbox was down delivered by the new process")
+            health = wait_for(lambda: (lambda h: h if h["checks"]["outbox"]["status"] == "healthy" else None)(
+                ops.get("/health").json()), timeout=10, what="/health to report the new outbox")
+            assert health["checks"]["outbox"]["pid"] == new, health["checks"]["outbox"]
+    finally:
+        receiver.close()
+
+
+def test_outbox_off_leaves_rows_queued_and_health_says_disabled(stack, ops):
+    before = stack.sql("SELECT coalesce(max(id), 0) FROM outbox")[0][0]
+    with config_lines(stack, ["outbox = off"], outbox_running=False):
+        # workers are replaced one at a time: wait for one with the new configuration to answer
+        h = wait_for(lambda: (lambda h: h if h["checks"]["outbox"]["status"] == "disabled" else None)(
+            ops.get("/health").json()), timeout=15, what="/health from a worker with outbox = off")
+        assert h["checks"]["outbox"] == {"status": "disabled", "pid": None}, h["checks"]
+        assert h["checks"]["scheduler"]["status"] == "healthy", "the scheduler runs without the outbox"
+        stack.sql("INSERT INTO outbox (kind, payload) VALUES ('error_webhook', '{\"content\": \"outbox off\"}')")
+        time.sleep(1.5)  # the scheduler would have delivered it by now, when it also drained the outbox
+        assert stack.sql("SELECT count(*) FROM outbox WHERE id > %s AND delivered_at IS NULL", before)[0][0] == 1
+    wait_for(lambda: stack.sql("SELECT count(*) FROM outbox WHERE id > %s AND delivered_at IS NULL",
+                               before)[0][0] == 0, timeout=10, what="the queued row handled once the outbox is back")

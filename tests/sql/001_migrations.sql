@@ -5,10 +5,10 @@ SELECT plan(23);
 
 SELECT has_table('schema_migrations');
 SELECT results_eq('SELECT version FROM schema_migrations ORDER BY version',
-                  ARRAY[1, 2, 3, 4, 5, 6], 'every migration in sql/ is recorded once, in order');
+                  ARRAY[1, 2, 3, 4, 5, 6, 7], 'every migration in sql/ is recorded once, in order');
 SELECT is((SELECT count(DISTINCT applied_at) FROM schema_migrations WHERE version = 1), 1::bigint,
           'migration 1 was applied once');
-SELECT is((SELECT max(version) FROM schema_migrations), 6,
+SELECT is((SELECT max(version) FROM schema_migrations), 7,
           'the highest migration equals GH_SCHEMA_VERSION in src/guildhall.h (/ready waits for it)');
 
 SELECT has_table('api_keys');

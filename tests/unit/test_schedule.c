@@ -6,7 +6,7 @@
  * search over gmtime_r. */
 #include "unit.h"
 #include <time.h>
-#include "api/scheduler/schedule.h"
+#include "scheduler/schedule.h"
 
 /* "2025-01-15T10:07:30" (UTC) to Unix seconds; "none" is -1. */
 static int64_t ts(const char *iso)

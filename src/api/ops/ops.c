@@ -102,6 +102,15 @@ static bool scheduler_healthy(const struct shm *shm)
     return pid > 0 && kill(pid, 0) == 0 && now_us() - shm->scheduler_heartbeat_us < 10000000u;
 }
 
+/* The outbox's heartbeat moves before each delivery, so one webhook hanging until its timeout
+ * is not a dead process. */
+static bool outbox_healthy(const struct shm *shm, const struct config *cfg)
+{
+    pid_t pid = shm->outbox_pid;
+    return pid > 0 && kill(pid, 0) == 0 &&
+           now_us() - shm->outbox_heartbeat_us < 10000000u + (uint64_t)cfg->webhook_timeout_ms * 1000u;
+}
+
 static const char *health_word(bool ok)
 {
     return ok ? "healthy" : "unhealthy";
@@ -161,7 +170,14 @@ int ops_health(struct request *r)
     json_object_object_add(sched, "pid", shm->scheduler_pid ? json_object_new_int(shm->scheduler_pid) : NULL);
     json_object_object_add(checks, "scheduler", sched);
 
-    const char *status = !db_ok ? "unhealthy" : (cache_ok && sched_ok && mem_ok) ? "healthy" : "degraded";
+    bool outbox_on = r->svc->cfg->outbox, outbox_ok = !outbox_on || outbox_healthy(shm, r->svc->cfg);
+    json_object *outbox = json_object_new_object();
+    json_object_object_add(outbox, "status", json_object_new_string(!outbox_on ? "disabled" : health_word(outbox_ok)));
+    json_object_object_add(outbox, "pid", shm->outbox_pid ? json_object_new_int(shm->outbox_pid) : NULL);
+    json_object_object_add(checks, "outbox", outbox);
+
+    const char *status = !db_ok ? "unhealthy"
+                         : (cache_ok && sched_ok && outbox_ok && mem_ok) ? "healthy" : "degraded";
     json_object_object_add(o, "status", json_object_new_string(status));
     add_timestamp(o);
     json_object_object_add(o, "uptime", json_object_new_int64((int64_t)((now_us() - shm->started_us) / 1000000u)));

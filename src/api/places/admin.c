@@ -107,10 +107,13 @@ static bool render_archive(struct request *r, struct buf *gz_hex, struct buf *pn
 
 int places_reset_week(struct request *r)
 {
-    uint64_t started = monotonic_us();
     const struct reset_input *in = r->input;
-    const char *mode = in->next_game_mode;
-    bool force = in->force;
+    return places_reset_week_run(r, in->next_game_mode, in->force);
+}
+
+int places_reset_week_run(struct request *r, const char *mode, bool force)
+{
+    uint64_t started = monotonic_us();
     if (!request_begin(r))
         return -1;
     struct buf gz = {0}, png = {0}, thumb = {0};

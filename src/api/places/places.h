@@ -41,6 +41,21 @@ int places_update_agent_stats(struct request *r);
 int places_snapshot_stats(struct request *r);
 int places_cleanup_archives(struct request *r);
 
+/* reset-week's work with plain inputs: its handler and the built-in job (jobs.c) call it. next_mode
+ * may be NULL (the rotation's next mode). Like a handler it replies into r and returns -1 after a
+ * failure. snapshot-stats and cleanup-archives take no input: the jobs call their handlers. */
+int places_reset_week_run(struct request *r, const char *next_mode, bool force);
+/* What a reset invalidates (its route row's .bumps, and the built-in job's). */
+#define PLACES_RESET_BUMPS {PLACES_GEN_WEEK, PLACES_GEN_AGENTS}
+
+/* Job entry points for the scheduler's kinds table (src/scheduler/kinds.c): places.reset_week
+ * (skipped while the week is not due), places.snapshot_stats, places.cleanup_archives. */
+struct services;
+struct job_outcome;
+void places_job_reset_week(struct services *svc, const char *config, struct job_outcome *o);
+void places_job_snapshot_stats(struct services *svc, const char *config, struct job_outcome *o);
+void places_job_cleanup_archives(struct services *svc, const char *config, struct job_outcome *o);
+
 /* Shared by the handlers (common.c). */
 /* {"width","height","bits_per_pixel":4,"palette":["#FFFFFF",…]} */
 json_object *places_canvas_object(int width, int height);

@@ -94,7 +94,7 @@ static const struct route places_routes[] = {
      .body = &places_pixel_body, .flags = ROUTE_JSON_BODY},
     /* admin (service role) */
     {.method = "POST", .path = "/api/admin/reset-week", .handler = places_reset_week, .auth = ADMIN,
-     .limits = {&admin_limit}, .body = &places_reset_body, .bumps = {PLACES_GEN_WEEK, PLACES_GEN_AGENTS},
+     .limits = {&admin_limit}, .body = &places_reset_body, .bumps = PLACES_RESET_BUMPS,
      .flags = ROUTE_OPTIONAL_BODY},
     {.method = "POST", .path = "/api/admin/update-agent-stats", .handler = places_update_agent_stats,
      .auth = ADMIN, .limits = {&admin_limit}, .body = &places_agent_stats_body, .bumps = {PLACES_GEN_AGENTS},

@@ -2,7 +2,7 @@
  * (schedule.c) whenever the schedule or the enabled flag changes, and by the engine after a run. */
 #include "guildhall.h"
 #include "api/scheduler/jobs.h"
-#include "api/scheduler/schedule.h"
+#include "scheduler/schedule.h"
 #include "cache.h"
 #include "config.h"
 #include "db.h"

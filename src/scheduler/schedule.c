@@ -6,7 +6,7 @@
 #include <stdarg.h>
 
 #include "guildhall.h"
-#include "api/scheduler/schedule.h"
+#include "scheduler/schedule.h"
 #include "schema.h"
 
 /* Instants outside years 1..9999 are refused rather than risking overflow in the arithmetic. */

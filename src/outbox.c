@@ -1,24 +1,25 @@
-/* scheduler.c — the scheduler process: delivers the outbox with retries and back-off, records
- * failed authentications in bulk, and keeps a heartbeat for /health. Woken by LISTEN/NOTIFY. */
+/* outbox.c — the outbox process: delivers what handlers queued in the outbox (audit and error
+ * webhooks, nchan publishes) with retries and back-off, and writes failed authentications to the
+ * audit log in bulk. Its own process, so a slow or dead webhook never delays a due job. Woken by
+ * LISTEN guildhall_outbox; several hosts share the rows through SKIP LOCKED leases. */
 #include "guildhall.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "process.h"
 #include "request.h"
 #include "webhook.h"
-#include "cache.h"
-#include "api/scheduler/engine.h"
 
 #include <curl/curl.h>
 #include <json-c/json.h>
-#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
 #define BATCH 20
 #define LEASE "5 minutes"
+#define IDLE_WAIT_MS 1000   /* retries fall due without a NOTIFY: look at least this often */
 
 /* Claims due rows with a lease, so a process killed mid-delivery only delays them. */
 DB_STMT(claim_outbox, 0, false,
@@ -34,6 +35,10 @@ DB_STMT(mark_delivered, 2, false, "UPDATE outbox SET delivered_at = now(), last_
 DB_STMT(mark_failed, 3, false,
         "UPDATE outbox SET next_attempt_at = now() + least(power(2, $2::int), 600) * interval '1 second', "
         "last_error = $3 WHERE id = $1");
+/* Rows claimed but not tried when SIGTERM came: due again at once, the attempt not counted. */
+DB_STMT(release_claimed, 1, false,
+        "UPDATE outbox SET next_attempt_at = now(), attempts = attempts - 1 "
+        "WHERE id = ANY($1::bigint[]) AND delivered_at IS NULL");
 DB_STMT(audit_auth_failures, 2, false,
         "SELECT audit_record('system', '0', 'security.auth_failures', 'security', "
         "jsonb_build_object('count', $1::bigint, 'window_seconds', $2::int), NULL, NULL)");
@@ -75,6 +80,22 @@ static bool deliver(const struct config *cfg, const char *kind, const char *url,
     return ok;
 }
 
+static void release(struct services *svc, PGresult *res, int from)
+{
+    int n = PQntuples(res);
+    if (from >= n)
+        return;
+    struct buf ids = {0};
+    buf_puts(&ids, "{");
+    for (int i = from; i < n; i++)
+        buf_printf(&ids, "%s%s", i > from ? "," : "", PQgetvalue(res, i, 0));
+    buf_puts(&ids, "}");
+    const char *p[] = {ids.data};
+    enum db_status st;
+    PQclear(db_exec(svc->db, &release_claimed, p, &st));
+    buf_free(&ids);
+}
+
 /* Returns how many rows it claimed. */
 static int deliver_outbox(const struct config *cfg, struct services *svc)
 {
@@ -82,8 +103,9 @@ static int deliver_outbox(const struct config *cfg, struct services *svc)
     PGresult *res = db_exec(svc->db, &claim_outbox, NULL, &st);
     if (st != DB_OK)
         return 0;
-    int n = PQntuples(res);
-    for (int i = 0; i < n && !stopping; i++) {
+    int n = PQntuples(res), i;
+    for (i = 0; i < n && !stopping; i++) {
+        svc->shm->outbox_heartbeat_us = now_us();   /* alive, even while every webhook hangs */
         const char *id = PQgetvalue(res, i, 0), *kind = PQgetvalue(res, i, 1);
         const char *payload = PQgetvalue(res, i, 2), *attempts = PQgetvalue(res, i, 3);
         const char *url = target_url(cfg, kind);
@@ -102,17 +124,9 @@ static int deliver_outbox(const struct config *cfg, struct services *svc)
             metrics_count(svc, M_OUTBOX_FAILED);
         }
     }
+    release(svc, res, i);
     PQclear(res);
     return n;
-}
-
-/* The built-in "outbox drain" job: everything that is due now. */
-void scheduler_drain_outbox(struct services *svc, int *delivered)
-{
-    uint64_t before = metrics_sum(svc->shm, M_OUTBOX_DELIVERED);
-    for (int round = 0; round < 50 && deliver_outbox(svc->cfg, svc) == BATCH; round++)
-        ;
-    *delivered = (int)(metrics_sum(svc->shm, M_OUTBOX_DELIVERED) - before);
 }
 
 static void report_auth_failures(struct services *svc, uint64_t *last_total, uint64_t *last_report)
@@ -135,37 +149,10 @@ static void report_auth_failures(struct services *svc, uint64_t *last_total, uin
     *last_report = now;
 }
 
-static bool listening;
-
-static void wait_for_work(struct services *svc, int timeout_ms)
+void outbox_main(const struct config *cfg, struct shm *shm)
 {
-    PGconn *conn = db_conn(svc->db);
-    if (conn && !listening)
-        listening = db_command(svc->db, "LISTEN guildhall_outbox") == DB_OK &&
-                    db_command(svc->db, "LISTEN guildhall_jobs") == DB_OK;
-    if (!conn || !listening) {
-        listening = false;
-        usleep((useconds_t)timeout_ms * 1000);
-        return;
-    }
-    struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
-    if (poll(&pfd, 1, timeout_ms) > 0) {
-        if (!PQconsumeInput(conn)) {
-            listening = false;
-            return;
-        }
-        PGnotify *note;
-        while ((note = PQnotifies(conn)) != NULL)
-            PQfreemem(note);
-    }
-    if (PQstatus(conn) != CONNECTION_OK)
-        listening = false;
-}
-
-void scheduler_main(const struct config *cfg, struct shm *shm)
-{
-    log_set_role("scheduler");
-    proc_title_set("guildhalld: scheduler");
+    log_set_role("outbox");
+    proc_title_set("guildhalld: outbox");
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_term;
@@ -182,19 +169,17 @@ void scheduler_main(const struct config *cfg, struct shm *shm)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
     struct services svc = {.cfg = cfg, .db = db_open(cfg->database_url, cfg->db_statement_timeout_ms),
-                           .mc = mc_open(cfg->memcached_servers, cfg->memcached_timeout_ms),
-                           .shm = shm, .slot = SLOT_SCHEDULER};
+                           .shm = shm, .slot = SLOT_OUTBOX};
+    struct notify_wait wake = {.channel = "guildhall_outbox"};
     uint64_t auth_total = metrics_sum(shm, M_AUTH_FAILURES), auth_report = monotonic_us();
     while (!stopping) {
-        shm->scheduler_heartbeat_us = now_us();
+        shm->outbox_heartbeat_us = now_us();
         int claimed = deliver_outbox(cfg, &svc);
-        int ran = engine_tick(&svc);
         report_auth_failures(&svc, &auth_total, &auth_report);
-        if (claimed < BATCH && !ran && !stopping)
-            wait_for_work(&svc, engine_wait_ms(&svc, 1000));
+        if (claimed < BATCH && !stopping)
+            notify_wait(svc.db, &wake, IDLE_WAIT_MS);
     }
     db_close(svc.db);
-    mc_close(svc.mc);
     curl_global_cleanup();
     _exit(0);
 }

@@ -3,33 +3,37 @@
  * no longer due. A partial unique index allows one running execution per job. Missed runs
  * coalesce: a job found overdue runs once and its next run is computed from now. */
 #include "guildhall.h"
-#include "api/scheduler/engine.h"
-#include "api/scheduler/schedule.h"
-#include "api/places/places.h"
+#include "scheduler/engine.h"
+#include "scheduler/kinds.h"
+#include "scheduler/schedule.h"
 #include "config.h"
 #include "db.h"
-#include "dispatch.h"
+#include "job.h"
 #include "log.h"
 #include "metrics.h"
-#include "process.h"
 #include "request.h"
-#include "routes.h"
-#include "schema.h"
-#include "cache.h"
-#include "webhook.h"
-
-#include <unistd.h>
 
 #define CLAIM_BATCH 16
 #define RECOVERY_EVERY_US 2000000u
+#define PRUNE_EVERY_US 3600000000u   /* and when the engine starts */
+#define PRUNE_RETRY_US 60000000u
+#define PRUNE_BATCH 1000             /* a full batch: the next tick prunes again */
+#define KEEP_RUNS "200"              /* the newest runs of each job are kept whatever their age */
 
+
+/* Lock order: a job row before its runs' rows, everywhere. A job DELETE locks the job row, then
+ * its cascade deletes the runs; so recovery and the end of a run lock the job first too. */
 
 /* Runs whose scheduler connection is gone were orphaned by a crash: they failed. */
-DB_STMT(recover_stmt, 0, false,
-        "WITH dead AS (UPDATE scheduler_runs SET status = 'failed', finished_at = now(), "
+#define ORPHAN "r.status = 'running' AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = r.runner_pid)"
+DB_STMT(orphans_stmt, 0, true, "SELECT EXISTS (SELECT 1 FROM scheduler_runs r WHERE " ORPHAN ")");
+DB_STMT(lock_orphan_jobs_stmt, 0, false,
+        "SELECT j.id FROM scheduler_jobs j WHERE j.id IN (SELECT r.job_id FROM scheduler_runs r WHERE " ORPHAN ") "
+        "ORDER BY j.id FOR UPDATE");
+DB_STMT(recover_stmt, 1, false,
+        "WITH dead AS (UPDATE scheduler_runs r SET status = 'failed', finished_at = now(), "
         " error = 'the scheduler process running it stopped before it finished' "
-        " WHERE status = 'running' AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = runner_pid) "
-        " RETURNING job_id, started_at, error) "
+        " WHERE r.job_id = ANY($1::uuid[]) AND " ORPHAN " RETURNING job_id, started_at, error) "
         "UPDATE scheduler_jobs j SET last_run_status = 'failed', last_run_error = dead.error, "
         " last_run_at = dead.started_at FROM dead WHERE j.id = dead.job_id RETURNING j.id");
 DB_STMT(unscheduled_stmt, 0, true,
@@ -61,12 +65,15 @@ DB_STMT(start_run_stmt, 3, false,
         " next_run_at = CASE WHEN $2::bigint > 0 THEN to_timestamp($2::bigint) ELSE next_run_at END "
         " WHERE id = $1::uuid) "
         "SELECT id FROM run");
+DB_STMT(lock_job_stmt, 1, false, "SELECT 1 FROM scheduler_jobs WHERE id = $1::uuid FOR UPDATE");
+/* After lock_job_stmt: the job row is ours, so updating the run, then the job, cannot deadlock. */
 DB_STMT(finish_run_stmt, 6, false,
         "WITH run AS (UPDATE scheduler_runs SET status = $2, finished_at = now(), result = $3::jsonb, "
         " error = $4, messages_sent = $5::int, profiles_visited = $6::int WHERE id = $1::uuid "
         " RETURNING job_id, started_at) "
         "UPDATE scheduler_jobs j SET last_run_at = run.started_at, last_run_status = $2, last_run_error = $4 "
         "FROM run WHERE j.id = run.job_id");
+DB_STMT(prune_stmt, 3, false, "SELECT scheduler_prune_runs($1::int, $2::int, $3::int)");
 DB_STMT(next_due_stmt, 0, true,
         "SELECT floor(extract(epoch FROM (SELECT min(next_run_at) FROM scheduler_jobs WHERE enabled) - now()) "
         "* 1000)::bigint, EXISTS (SELECT 1 FROM scheduler_jobs WHERE run_requested_at IS NOT NULL)");
@@ -76,14 +83,7 @@ struct claimed {
     char *bot_config;
 };
 
-struct outcome {
-    const char *status;       /* success, failed, skipped */
-    char error[256];
-    json_object *result;      /* owned */
-    long messages_sent, profiles_visited;
-};
-
-static uint64_t last_recovery_us;
+static uint64_t last_recovery_us, next_prune_us;
 
 static void recover_orphans(struct services *svc)
 {
@@ -92,10 +92,33 @@ static void recover_orphans(struct services *svc)
         return;
     last_recovery_us = now;
     enum db_status st;
-    PGresult *res = db_exec(svc->db, &recover_stmt, NULL, &st);
-    if (st == DB_OK && PQntuples(res) > 0)
-        log_warn("marked %d orphaned run(s) failed", PQntuples(res));
+    PGresult *res = db_exec(svc->db, &orphans_stmt, NULL, &st);
+    bool any = st == DB_OK && PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
+    if (!any || db_command(svc->db, "BEGIN") != DB_OK)
+        return;
+    res = db_exec(svc->db, &lock_orphan_jobs_stmt, NULL, &st);
+    if (st != DB_OK) {
+        (void)db_command(svc->db, "ROLLBACK");
+        return;
+    }
+    struct buf ids = {0};
+    buf_puts(&ids, "{");
+    for (int i = 0; i < PQntuples(res); i++)
+        buf_printf(&ids, "%s%s", i ? "," : "", PQgetvalue(res, i, 0));
+    buf_puts(&ids, "}");
+    PQclear(res);
+    const char *params[] = {ids.data};
+    res = db_exec(svc->db, &recover_stmt, params, &st);
+    int n = st == DB_OK ? PQntuples(res) : 0;
+    PQclear(res);
+    buf_free(&ids);
+    if (st == DB_OK && db_command(svc->db, "COMMIT") == DB_OK) {
+        if (n > 0)
+            log_warn("marked %d orphaned run(s) failed", n);
+    } else {
+        (void)db_command(svc->db, "ROLLBACK");
+    }
 }
 
 static bool parse_schedule(const char *type, const char *config, struct schedule *s)
@@ -177,108 +200,20 @@ fail:
     return 0;
 }
 
-/* Built-in places jobs call the admin handlers themselves: the same code, not HTTP. */
-static void run_handler(struct services *svc, int (*handler)(struct request *), const char *pattern,
-                        struct outcome *o)
+/* The kinds table says what runs: job_kind for built-in and mikros jobs, bot_type for the bots'. */
+static void execute(struct services *svc, const struct claimed *c, struct job_outcome *o)
 {
-    size_t n;
-    const struct route *table = routes_table(&n), *route = NULL;
-    for (size_t i = 0; i < n && !route; i++)
-        if (!strcmp(table[i].path, pattern))
-            route = &table[i];
-    struct request r;
-    memset(&r, 0, sizeof(r));
-    r.svc = svc;
-    r.route = route;
-    r.method = xstrdup("POST");
-    r.path = xstrdup(pattern);
-    r.request_id = xstrdup("scheduler");
-    r.body = json_tokener_parse("{\"force\": false}");
-    snprintf(r.key_id, sizeof(r.key_id), "system");
-    if (!route) {
-        o->status = "failed";
-        snprintf(o->error, sizeof(o->error), "no route %s", pattern);
-    } else if (route->body && body_bind(route->body, r.body, (r.input = xcalloc(1, route->body->size)), NULL,
-                                        &(struct field_error){0}, 1) != 0) {
-        o->status = "failed";
-        snprintf(o->error, sizeof(o->error), "built-in body refused by %s", pattern);
-    } else {
-        handler(&r);
-        if (!r.status)
-            r.status = 500;
-        for (int i = 0; r.status < 300 && i < MAX_ROUTE_BUMPS && route->bumps[i]; i++)
-            cache_bump_generation(svc->mc, route->bumps[i]);
-        o->result = json_tokener_parse(r.out.data ? r.out.data : "null");
-        o->status = r.status < 300 ? "success" : r.status == 409 ? "skipped" : "failed";
-        if (r.status >= 300)
-            snprintf(o->error, sizeof(o->error), "HTTP %d", r.status);
-    }
-    request_free(&r);
-}
-
-static const char *bot_webhook(const struct config *cfg, const char *bot_type)
-{
-    const char *url = !strcmp(bot_type, "birthday") ? cfg->scheduler_birthday_webhook_url
-                                                    : cfg->scheduler_visitor_webhook_url;
-    return url && *url ? url : NULL;
-}
-
-/* Birthday and visitor jobs POST their bot_config to the bot; the reply fills the history. */
-static void run_bot(struct services *svc, const struct claimed *c, struct outcome *o)
-{
-    json_object *cfg = json_tokener_parse(c->bot_config), *v;
-    if (cfg && json_object_object_get_ex(cfg, "dry_run", &v) && json_object_get_boolean(v)) {
-        o->status = "success";
-        o->result = json_object_new_object();
-        json_object_object_add(o->result, "dry_run", json_object_new_boolean(1));
-        json_object_put(cfg);
-        return;
-    }
-    const char *url = bot_webhook(svc->cfg, c->bot_type);
-    struct buf reply = {0};
-    o->status = "failed";
-    if (!url) {
-        snprintf(o->error, sizeof(o->error), "no webhook is configured for %s jobs", c->bot_type);
-    } else if (webhook_post_reply(url, c->bot_config, svc->cfg->scheduler_webhook_timeout_ms, &reply, o->error,
-                                  sizeof(o->error))) {
-        o->status = "success";
-        o->result = json_tokener_parse(reply.data ? reply.data : "");
-        if (!o->result || !json_object_is_type(o->result, json_type_object)) {
-            json_object_put(o->result);
-            o->result = json_object_new_object();
-        }
-        if (json_object_object_get_ex(o->result, "messages_sent", &v))
-            o->messages_sent = (long)json_object_get_int64(v);
-        if (json_object_object_get_ex(o->result, "profiles_visited", &v))
-            o->profiles_visited = (long)json_object_get_int64(v);
-    }
-    buf_free(&reply);
-    json_object_put(cfg);
-}
-
-static void execute(struct services *svc, const struct claimed *c, struct outcome *o)
-{
-    if (!strcmp(c->bot_type, "birthday") || !strcmp(c->bot_type, "visitor"))
-        run_bot(svc, c, o);
-    else if (!strcmp(c->kind, "places.reset_week"))
-        run_handler(svc, places_reset_week, "/api/admin/reset-week", o);
-    else if (!strcmp(c->kind, "places.snapshot_stats"))
-        run_handler(svc, places_snapshot_stats, "/api/admin/snapshot-stats", o);
-    else if (!strcmp(c->kind, "places.cleanup_archives"))
-        run_handler(svc, places_cleanup_archives, "/api/admin/cleanup-archives", o);
-    else if (!strcmp(c->kind, "outbox.drain")) {
-        int delivered = 0;
-        scheduler_drain_outbox(svc, &delivered);
-        o->status = "success";
-        o->result = json_object_new_object();
-        json_object_object_add(o->result, "delivered", json_object_new_int(delivered));
+    const char *name = c->kind[0] ? c->kind : c->bot_type;
+    const struct job_kind *k = job_kind_find(name);
+    if (k) {
+        k->run(svc, c->bot_config, o);
     } else {
         o->status = "failed";
-        snprintf(o->error, sizeof(o->error), "unknown job kind '%s'", c->kind);
+        snprintf(o->error, sizeof(o->error), "unknown job kind '%s'", name);
     }
 }
 
-static void finish(struct services *svc, const struct claimed *c, struct outcome *o)
+static void finish(struct services *svc, const struct claimed *c, struct job_outcome *o)
 {
     char sent[24], visited[24];
     snprintf(sent, sizeof(sent), "%ld", o->messages_sent);
@@ -286,19 +221,44 @@ static void finish(struct services *svc, const struct claimed *c, struct outcome
     const char *params[] = {c->run_id, o->status,
                             o->result ? json_object_to_json_string_ext(o->result, JSON_C_TO_STRING_PLAIN) : NULL,
                             o->error[0] ? o->error : NULL, sent, visited};
-    enum db_status st = DB_FAILED;
-    /* A deadlock with a concurrent job DELETE fails this statement while the connection lives:
-     * orphan recovery would never see the run, which would then block its job. Retry it. */
-    for (int attempt = 0; attempt < 5 && st != DB_OK; attempt++) {
-        if (attempt)
-            usleep(100000u * (useconds_t)attempt);
+    const char *job[] = {c->id};
+    enum db_status st = db_command(svc->db, "BEGIN");
+    if (st == DB_OK)
+        PQclear(db_exec(svc->db, &lock_job_stmt, job, &st));   /* no row: the job was deleted, runs too */
+    if (st == DB_OK)
         PQclear(db_exec(svc->db, &finish_run_stmt, params, &st));
+    if (st == DB_OK)
+        st = db_command(svc->db, "COMMIT");
+    if (st != DB_OK) {
+        (void)db_command(svc->db, "ROLLBACK");
+        /* A run left 'running' would block its job for good. Its runner is this connection:
+         * dropping it lets orphan recovery (ours or another host's) mark the run failed. */
+        log_error("could not record the end of run %s; reconnecting so that it is recovered", c->run_id);
+        db_close(svc->db);
+        svc->db = db_open(svc->cfg->database_url, svc->cfg->db_statement_timeout_ms);
     }
-    if (st != DB_OK)
-        log_error("could not record the end of run %s", c->run_id);
     metrics_count(svc, !strcmp(o->status, "success") ? M_SCHED_SUCCESS
                        : !strcmp(o->status, "skipped") ? M_SCHED_SKIPPED
                                                        : M_SCHED_FAILED);
+}
+
+/* Old history goes in bounded batches (scheduler_prune_runs in sql/007_scheduler_runs.sql). */
+static void prune_runs(struct services *svc)
+{
+    uint64_t now = monotonic_us();
+    if (now < next_prune_us)
+        return;
+    char days[16], batch[16];
+    snprintf(days, sizeof(days), "%d", svc->cfg->scheduler_run_retention_days);
+    snprintf(batch, sizeof(batch), "%d", PRUNE_BATCH);
+    const char *params[] = {days, KEEP_RUNS, batch};
+    enum db_status st;
+    PGresult *res = db_exec(svc->db, &prune_stmt, params, &st);
+    int n = st == DB_OK ? atoi(PQgetvalue(res, 0, 0)) : 0;
+    PQclear(res);
+    if (n > 0)
+        log_info("pruned %d run(s) older than %s days from the history", n, days);
+    next_prune_us = st != DB_OK ? now + PRUNE_RETRY_US : n >= PRUNE_BATCH ? now : now + PRUNE_EVERY_US;
 }
 
 int engine_tick(struct services *svc)
@@ -308,7 +268,7 @@ int engine_tick(struct services *svc)
     schedule_new_jobs(svc);
     int n = claim(svc, runs);
     for (int i = 0; i < n; i++) {
-        struct outcome o = {.status = "failed"};
+        struct job_outcome o = {.status = "failed"};
         execute(svc, &runs[i], &o);
         finish(svc, &runs[i], &o);
         if (strcmp(o.status, "success") != 0)
@@ -316,6 +276,7 @@ int engine_tick(struct services *svc)
         json_object_put(o.result);
         free(runs[i].bot_config);
     }
+    prune_runs(svc);   /* after the due runs: they do not wait for it */
     return n;
 }
 

@@ -1,0 +1,62 @@
+/* scheduler.c — the scheduler process: runs the engine (claims due jobs, runs them, records
+ * history) and keeps a heartbeat for /health. Woken by LISTEN guildhall_jobs (a job created,
+ * changed or asked to run now) or when the next job falls due. */
+#include "guildhall.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "metrics.h"
+#include "notify.h"
+#include "process.h"
+#include "request.h"
+#include "cache.h"
+#include "scheduler/engine.h"
+
+#include <curl/curl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#define MAX_WAIT_MS 1000
+
+static volatile sig_atomic_t stopping;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+void scheduler_main(const struct config *cfg, struct shm *shm)
+{
+    log_set_role("scheduler");
+    proc_title_set("guildhalld: scheduler");
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGPIPE, &sa, NULL);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGQUIT, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+
+    struct services svc = {.cfg = cfg, .db = db_open(cfg->database_url, cfg->db_statement_timeout_ms),
+                           .mc = mc_open(cfg->memcached_servers, cfg->memcached_timeout_ms),
+                           .shm = shm, .slot = SLOT_SCHEDULER};
+    struct notify_wait wake = {.channel = "guildhall_jobs"};
+    while (!stopping) {
+        shm->scheduler_heartbeat_us = now_us();
+        int ran = engine_tick(&svc);
+        if (!ran && !stopping)
+            notify_wait(svc.db, &wake, engine_wait_ms(&svc, MAX_WAIT_MS));
+    }
+    db_close(svc.db);
+    mc_close(svc.mc);
+    curl_global_cleanup();
+    _exit(0);
+}
