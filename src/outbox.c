@@ -151,21 +151,7 @@ static void report_auth_failures(struct services *svc, uint64_t *last_total, uin
 
 void outbox_main(const struct config *cfg, struct shm *shm)
 {
-    log_set_role("outbox");
-    proc_title_set("guildhalld: outbox");
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_term;
-    sigaction(SIGTERM, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGHUP, &sa, NULL);
-    sigaction(SIGPIPE, &sa, NULL);
-    sa.sa_handler = SIG_DFL;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGQUIT, &sa, NULL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    proc_become("outbox", on_term);
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
     struct services svc = {.cfg = cfg, .db = db_open(cfg->database_url, cfg->db_statement_timeout_ms),

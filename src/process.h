@@ -17,5 +17,9 @@ int master_run(struct config *cfg, const char *config_path, int listen_fd, struc
 /* Renames the process as ps and /proc/PID/cmdline show it ("guildhalld: worker"). */
 void proc_title_init(int argc, char **argv);
 void proc_title_set(const char *title);
+/* What a child of the master does first: names itself (log role, "guildhalld: ROLE"), takes
+ * SIGTERM with on_term (no SA_RESTART: a blocking accept() or poll() must return), ignores SIGHUP
+ * (the master reloads) and SIGPIPE, and unblocks the signals the master blocked. */
+void proc_become(const char *role, void (*on_term)(int));
 
 #endif

@@ -1,6 +1,10 @@
-/* proctitle.c — rewrites argv in place so ps shows each process's role. */
+/* proctitle.c — how a child process takes on its role: argv rewritten in place so ps shows it,
+ * its log role, and its signals. */
 #include "guildhall.h"
+#include "log.h"
 #include "process.h"
+
+#include <signal.h>
 
 static char *title_area;
 static size_t title_len;
@@ -23,4 +27,25 @@ void proc_title_set(const char *title)
         return;
     memset(title_area, 0, title_len + 1);
     snprintf(title_area, title_len + 1, "%s", title);
+}
+
+void proc_become(const char *role, void (*on_term)(int))
+{
+    char title[64];
+    snprintf(title, sizeof(title), "guildhalld: %s", role);
+    log_set_role(role);
+    proc_title_set(title);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGPIPE, &sa, NULL);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGQUIT, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
 }

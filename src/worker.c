@@ -101,22 +101,7 @@ static void serve(FCGX_Request *req, struct services *svc)
 void worker_main(const struct config *cfg, int listen_fd, struct shm *shm, int slot)
 {
     struct slot_info *me = &shm->slots[slot];
-    log_set_role("worker");
-    proc_title_set("guildhalld: worker");
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_term;   /* no SA_RESTART: accept() must return on SIGTERM */
-    sigaction(SIGTERM, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGHUP, &sa, NULL);
-    sigaction(SIGPIPE, &sa, NULL);
-    sa.sa_handler = SIG_DFL;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGQUIT, &sa, NULL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    proc_become("worker", on_term);
 
     struct services svc = {
         .cfg = cfg,

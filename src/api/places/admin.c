@@ -227,6 +227,22 @@ int places_update_agent_stats(struct request *r)
     return reply_ok(r, 200, o);
 }
 
+/* Ends an admin write whose answer o is also its audit entry: audited and committed together,
+ * or neither (a failure has been answered). */
+static int commit_answer(struct request *r, const char *action, json_object *o)
+{
+    if (!request_audit(r, action, o)) {
+        request_rollback(r);
+        json_object_put(o);
+        return -1;
+    }
+    if (!request_commit(r)) {
+        json_object_put(o);
+        return -1;
+    }
+    return reply_ok(r, 200, o);
+}
+
 int places_snapshot_stats(struct request *r)
 {
     if (!request_begin(r))
@@ -240,16 +256,7 @@ int places_snapshot_stats(struct request *r)
     PQclear(res);
     if (!o)
         o = json_object_new_object();
-    if (!request_audit(r, "places.snapshot_stats", o)) {
-        request_rollback(r);
-        json_object_put(o);
-        return -1;
-    }
-    if (!request_commit(r)) {
-        json_object_put(o);
-        return -1;
-    }
-    return reply_ok(r, 200, o);
+    return commit_answer(r, "places.snapshot_stats", o);
 }
 
 int places_cleanup_archives(struct request *r)
@@ -295,14 +302,5 @@ int places_cleanup_archives(struct request *r)
     json_object_object_add(o, "images_rendered", json_object_new_int(rendered));
     json_object_object_add(o, "images_failed", json_object_new_int(failed));
     PQclear(res);
-    if (!request_audit(r, "places.cleanup_archives", o)) {
-        request_rollback(r);
-        json_object_put(o);
-        return -1;
-    }
-    if (!request_commit(r)) {
-        json_object_put(o);
-        return -1;
-    }
-    return reply_ok(r, 200, o);
+    return commit_answer(r, "places.cleanup_archives", o);
 }
