@@ -15,9 +15,9 @@
 #include <sys/types.h>
 
 #define GH_VERSION PACKAGE_VERSION
-/* The highest migration number in sql/; /ready stays 503 until it is applied.
- * tests/sql/001_migrations.sql checks that it matches the folder. */
-#define GH_SCHEMA_VERSION 5
+/* GH_SCHEMA_VERSION, the highest migration number in sql/ (/ready stays 503 until it is applied),
+ * is written by make into schema_version.h (see Makefile.am): a new migration needs no edit here. */
+#include "schema_version.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define MUSTCHECK __attribute__((warn_unused_result))
