@@ -50,4 +50,13 @@ uint64_t monotonic_us(void);
 enum ts_style { TS_SECONDS_Z, TS_MILLIS_Z, TS_NAIVE };
 void format_timestamp(char out[32], uint64_t us, enum ts_style style);
 
+/* Workers and the scheduler leave with _exit() (none of the master's atexit work), which skips
+ * LeakSanitizer's check at exit: in an ASan build (--enable-sanitizers) they run it just before. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#define LEAK_CHECK_BEFORE_EXIT() __lsan_do_leak_check()
+#else
+#define LEAK_CHECK_BEFORE_EXIT() ((void)0)
+#endif
+
 #endif
