@@ -12,7 +12,8 @@ NORETURN void scheduler_main(const struct config *cfg, struct shm *shm);
 /* Scheduler: delivers everything in the outbox that is due now (the built-in drain job). */
 struct services;
 void scheduler_drain_outbox(struct services *svc, int *delivered);
-/* Master: forks and supervises; returns the exit status. config_path is re-read on SIGHUP. */
+/* Master: forks and supervises; returns the exit status. config_path is re-read on SIGHUP; cfg is
+ * the master's from then on (replaced by a reload, freed before master_run returns). */
 int master_run(struct config *cfg, const char *config_path, int listen_fd, struct shm *shm);
 /* Renames the process as ps and /proc/PID/cmdline show it ("guildhalld: worker"). */
 void proc_title_init(int argc, char **argv);
