@@ -15,9 +15,9 @@
 #include <sys/types.h>
 
 #define GH_VERSION PACKAGE_VERSION
-/* The highest migration number in sql/; /ready stays 503 until it is applied.
- * tests/sql/001_migrations.sql checks that it matches the folder. */
-#define GH_SCHEMA_VERSION 7
+/* GH_SCHEMA_VERSION, the highest migration number in sql/ (/ready stays 503 until it is applied),
+ * is written by make into schema_version.h (see Makefile.am): a new migration needs no edit here. */
+#include "schema_version.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define MUSTCHECK __attribute__((warn_unused_result))
@@ -49,5 +49,14 @@ uint64_t monotonic_us(void);
 /* ISO-8601 UTC: "2025-01-27T12:00:00Z", with millis "…00.000Z", or the scheduler's "…T12:00:00". */
 enum ts_style { TS_SECONDS_Z, TS_MILLIS_Z, TS_NAIVE };
 void format_timestamp(char out[32], uint64_t us, enum ts_style style);
+
+/* Workers and the scheduler leave with _exit() (none of the master's atexit work), which skips
+ * LeakSanitizer's check at exit: in an ASan build (--enable-sanitizers) they run it just before. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#define LEAK_CHECK_BEFORE_EXIT() __lsan_do_leak_check()
+#else
+#define LEAK_CHECK_BEFORE_EXIT() ((void)0)
+#endif
 
 #endif

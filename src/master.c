@@ -260,6 +260,14 @@ static void reload(struct master *m)
     log_info("reloading: replacing workers one at a time (generation %d)", m->generation);
 }
 
+/* The running configuration is the master's: the first reload frees the caller's. */
+static void release_config(struct master *m)
+{
+    config_free(m->cfg);
+    free(m->cfg);
+    m->cfg = NULL;
+}
+
 int master_run(struct config *cfg, const char *config_path, int listen_fd, struct shm *shm)
 {
     struct master m = {.cfg = cfg, .config_path = config_path, .listen_fd = listen_fd, .shm = shm,
@@ -296,6 +304,7 @@ int master_run(struct config *cfg, const char *config_path, int listen_fd, struc
             signal_children(&m, SIGKILL);
             while (waitpid(-1, NULL, 0) > 0)
                 ;
+            release_config(&m);
             return 1;
         }
         reap(&m);
@@ -314,5 +323,6 @@ int master_run(struct config *cfg, const char *config_path, int listen_fd, struc
         aux_maintain(&m);
     }
     log_info("stopped");
+    release_config(&m);
     return 0;
 }

@@ -167,5 +167,6 @@ void outbox_main(const struct config *cfg, struct shm *shm)
     }
     db_close(svc.db);
     curl_global_cleanup();
+    LEAK_CHECK_BEFORE_EXIT();
     _exit(0);
 }

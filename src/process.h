@@ -12,7 +12,8 @@ NORETURN void scheduler_main(const struct config *cfg, struct shm *shm);
 /* Outbox (src/outbox.c): delivers webhooks and nchan publishes, audits failed authentications
  * in bulk; never returns. */
 NORETURN void outbox_main(const struct config *cfg, struct shm *shm);
-/* Master: forks and supervises; returns the exit status. config_path is re-read on SIGHUP. */
+/* Master: forks and supervises; returns the exit status. config_path is re-read on SIGHUP; cfg is
+ * the master's from then on (replaced by a reload, freed before master_run returns). */
 int master_run(struct config *cfg, const char *config_path, int listen_fd, struct shm *shm);
 /* Renames the process as ps and /proc/PID/cmdline show it ("guildhalld: worker"). */
 void proc_title_init(int argc, char **argv);

@@ -139,5 +139,6 @@ void worker_main(const struct config *cfg, int listen_fd, struct shm *shm, int s
     FCGX_Free(&req, 0);
     db_close(svc.db);
     mc_close(svc.mc);
+    LEAK_CHECK_BEFORE_EXIT();
     _exit(0);
 }

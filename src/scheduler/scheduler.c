@@ -44,5 +44,6 @@ void scheduler_main(const struct config *cfg, struct shm *shm)
     db_close(svc.db);
     mc_close(svc.mc);
     curl_global_cleanup();
+    LEAK_CHECK_BEFORE_EXIT();
     _exit(0);
 }

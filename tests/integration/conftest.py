@@ -4,11 +4,16 @@ With GUILDHALL_STACK_ENV set (scripts/test-all sets it), the tests use the runni
 describes. Otherwise the first test that needs the stack starts a throwaway one with scripts/stack on
 free ports in a temp dir (test routes on, binaries from $GUILDHALL_BIN_DIR or src/) and stops it when
 the session ends (KEEP_STACK=1 keeps it).
+
+With GUILDHALL_SANITIZER_DIR set (scripts/test-all's integration-asan layer: the stack runs ASan/UBSan
+binaries whose reports land in that folder), each test after which a report appeared there is
+recorded in its by-test.txt, so that test-all can say which test was running.
 """
 pytest_plugins = ["openapi_plugin"]
 
 import collections  # noqa: E402
 import os  # noqa: E402
+import re  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
@@ -31,6 +36,11 @@ STACK_ENV_FILE = os.environ.get("GUILDHALL_STACK_ENV")
 STACK_ENV = read_env_file(STACK_ENV_FILE) if STACK_ENV_FILE else None
 
 _current = None  # the Stack of this session, once started (for the failure report hook)
+
+SANITIZER_DIR = os.environ.get("GUILDHALL_SANITIZER_DIR")
+# the patterns scripts/test-all counts as sanitizer reports
+SANITIZER_REPORT = re.compile(rb"ERROR: (AddressSanitizer|LeakSanitizer)|Sanitizer has encountered a fatal error"
+                              rb"|Sanitizer: CHECK failed|: runtime error: ")
 
 
 def _clean_environ() -> dict:
@@ -186,6 +196,37 @@ def stack():
         yield _current
     finally:
         _current.teardown()
+
+
+def _sanitizer_files() -> dict[str, int]:
+    sizes = {}
+    with os.scandir(SANITIZER_DIR) as entries:
+        for entry in entries:
+            if entry.name.startswith(("asan.", "ubsan.", "stderr.")) and entry.is_file(follow_symlinks=False):
+                sizes[entry.name] = entry.stat().st_size
+    return sizes
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Records the files of GUILDHALL_SANITIZER_DIR in which a report appeared while this test ran."""
+    if not SANITIZER_DIR or not os.path.isdir(SANITIZER_DIR):
+        yield
+        return
+    before = _sanitizer_files()
+    yield
+    hits = []
+    for name, size in _sanitizer_files().items():
+        offset = before.get(name, 0)
+        if size <= offset:
+            continue
+        with open(os.path.join(SANITIZER_DIR, name), "rb") as fh:
+            fh.seek(offset)
+            if SANITIZER_REPORT.search(fh.read()):
+                hits.append(name)
+    if hits:
+        with open(os.path.join(SANITIZER_DIR, "by-test.txt"), "a", encoding="utf-8") as out:
+            out.writelines(f"{name}\t{item.nodeid}\n" for name in hits)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -5,6 +5,7 @@ The /_test/* routes (test_routes = on) put each rule on a route of its own; see 
 """
 import gzip
 import json
+import math
 import time
 import uuid
 
@@ -185,11 +186,40 @@ def test_errors_are_never_cached(public):
         assert r.headers["Cache-Control"] == "no-store"
 
 
-def test_cached_responses_still_count_against_the_limit(stack, public):
-    # /_test/limited is not cached, so check the ordering on the ops routes: a 429 wins over anything
-    ip = client_ip()
-    codes = [public.get("/_test/limited", headers={"X-Forwarded-For": ip}).status_code for _ in range(6)]
-    assert codes.count(429) == 1
+def test_cached_responses_still_count_against_the_limit(public):
+    # GET /api/archives has a cache rule (a day, keyed by the query) and a per-IP limit (50 a minute):
+    # a HIT skips the handler but not the limit, so every HIT takes a slot and the empty bucket
+    # answers 429 however cached the response is
+    ip, other = client_ip(), client_ip()
+    path = f"/api/archives?page={2 + uuid.uuid4().int % 999990}"   # a cache key no other request used
+    started = time.monotonic()
+    first = public.get(path, headers={"X-Forwarded-For": ip})
+    assert first.status_code == 200 and first.headers["X-Cache"] == "MISS", first.headers
+    limit = int(first.headers["X-RateLimit-Limit"])
+    remaining = [int(first.headers["X-RateLimit-Remaining"])]
+    while True:
+        r = public.get(path, headers={"X-Forwarded-For": ip})
+        if r.status_code != 200:
+            break
+        assert r.headers["X-Cache"] == "HIT", r.headers
+        assert r.content == first.content
+        remaining.append(int(r.headers["X-RateLimit-Remaining"]))
+        assert len(remaining) <= 2 * limit, f"no 429 after {len(remaining)} requests: HITs are not counted"
+    assert r.status_code == 429, r.text
+    assert r.json()["code"] == "RATE_LIMIT" and r.headers.get("X-Cache") != "HIT", r.headers
+    assert r.headers["X-RateLimit-Remaining"] == "0"
+    # a full bucket lets `limit` requests through back to back, HITs included; it refills at `limit`
+    # per minute, so a slow run may see a few more pass
+    refill = math.floor((time.monotonic() - started) * limit / 60)
+    assert limit <= len(remaining) <= limit + refill, (len(remaining), remaining)
+    assert remaining[0] == limit - 1 and remaining[-1] == 0, remaining
+    assert all(b <= a for a, b in zip(remaining, remaining[1:])), remaining
+    if refill == 0:     # all within one emission interval: each HIT took exactly one slot
+        assert remaining == list(range(limit - 1, -1, -1)), remaining
+    # the entry is still there: another client gets the HIT from a bucket of its own
+    r = public.get(path, headers={"X-Forwarded-For": other})
+    assert r.status_code == 200 and r.headers["X-Cache"] == "HIT", r.headers
+    assert int(r.headers["X-RateLimit-Remaining"]) == limit - 1
 
 
 # --- bodies -------------------------------------------------------------------------------------

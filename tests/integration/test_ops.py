@@ -17,6 +17,7 @@ import subprocess
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +26,7 @@ LIMITED = ["/api/stats", "/api/logs", "/api/health"]
 E006 = {"error": "Not found", "code": "E006"}
 TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+REPO = Path(__file__).resolve().parents[2]
 
 
 # ---------------------------------------------------------------------- helpers
@@ -290,6 +292,43 @@ def test_ready_on_ops_listener(ops):
     b = assert_json(r)
     assert b["ready"] is True and set(b) == {"ready", "timestamp"}, b
     assert_recent(b["timestamp"])
+
+
+def migration_files():
+    """sql/NNN_*.sql as the migrator sees them: (version, file name), listed now, not written here."""
+    return sorted((int(p.name[:3]), p.name) for p in (REPO / "sql").glob("[0-9][0-9][0-9]_*.sql"))
+
+
+def test_ready_waits_for_the_highest_migration_in_sql(stack, ops):
+    # GH_SCHEMA_VERSION is derived from sql/ by make: /ready is 200 with every file applied, and 503
+    # once the database is a single version short of the highest file
+    files = migration_files()
+    assert files, "no sql/NNN_*.sql"
+    rows = stack.sql("SELECT version, name, applied_at FROM schema_migrations ORDER BY version")
+    assert [(v, n) for v, n, _ in rows] == files, "the stack's database is not migrated to sql/"
+    assert ops.get("/ready").status_code == 200
+    newest = files[-1][0]
+    try:
+        stack.sql("DELETE FROM schema_migrations")
+        stack.sql("INSERT INTO schema_migrations (version, name) VALUES (%s, 'one short')", newest - 1)
+        r = ops.get("/ready")
+        assert r.status_code == 503, r.text
+        assert r.json() == {"ready": False, "timestamp": r.json()["timestamp"], "reason": "migrations not applied"}
+    finally:
+        stack.sql("DELETE FROM schema_migrations")
+        stack.sql("INSERT INTO schema_migrations (version, name, applied_at) "
+                  "SELECT * FROM unnest(%s::int[], %s::text[], %s::timestamptz[])",
+                  [v for v, _, _ in rows], [n for _, n, _ in rows], [t for _, _, t in rows])
+    assert ops.get("/ready").status_code == 200
+
+
+def test_every_migration_in_sql_is_installed():
+    # production reads sql_dir = $(pkgdatadir)/sql: a file missing from dist_sql_DATA is never applied
+    # there, and /ready, which waits for the highest file in sql/, would stay 503
+    text = (REPO / "Makefile.am").read_text().replace("\\\n", " ")
+    listed = re.search(r"^dist_sql_DATA\s*=(.*)$", text, re.M)
+    assert listed, "no dist_sql_DATA in Makefile.am"
+    assert sorted(listed.group(1).split()) == [f"sql/{name}" for _, name in migration_files()]
 
 
 @pytest.mark.parametrize("path", ["/health", "/ready"])
