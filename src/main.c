@@ -97,12 +97,16 @@ int main(int argc, char **argv)
         (listen_addr && !config_set(cfg, "listen", listen_addr, err, sizeof(err))) ||
         !routes_init(cfg, err, sizeof(err))) {
         fprintf(stderr, "guildhalld: %s\n", err);
+        config_free(cfg);
+        free(cfg);
+        free(config_path);
         return 2;
     }
     if (routes_only) {
         print_routes();
         config_free(cfg);
         free(cfg);
+        free(config_path);
         return 0;
     }
     log_open(cfg->log_file, cfg->log_level);

@@ -20,14 +20,14 @@ static void job_request(struct request *r, struct services *svc)
 
 /* The reply becomes the run's result; 409 (not due) is a skipped run, any other error a failed one
  * whose error is the reply's message. A success invalidates what the admin route's row does. */
-static void job_finish(struct request *r, int rc, const char *const *bumps, struct job_outcome *o)
+static void job_finish(struct request *r, int rc, const char *const bumps[MAX_ROUTE_BUMPS], struct job_outcome *o)
 {
     int status = r->status ? r->status : 500;   /* no reply at all is an internal error */
     o->result = r->out.data ? json_tokener_parse(r->out.data) : NULL;
     if (rc == 0 && status < 300) {
         o->status = "success";
-        for (; bumps && *bumps; bumps++)
-            cache_bump_generation(r->svc->mc, *bumps);
+        for (int i = 0; bumps && i < MAX_ROUTE_BUMPS && bumps[i]; i++)
+            cache_bump_generation(r->svc->mc, bumps[i]);
     } else {
         json_object *msg;
         o->status = status == 409 ? "skipped" : "failed";
@@ -45,7 +45,7 @@ void places_job_reset_week(struct services *svc, const char *config, struct job_
     (void)config;
     struct request r;
     job_request(&r, svc);
-    static const char *const bumps[] = PLACES_RESET_BUMPS;
+    static const char *const bumps[MAX_ROUTE_BUMPS] = PLACES_RESET_BUMPS;
     job_finish(&r, places_reset_week_run(&r, NULL, false), bumps, o);
 }
 
