@@ -694,18 +694,18 @@ def test_include_system_shows_the_built_in_jobs(api):
     assert all(j["enabled"] for j in both)
 
 
-def test_built_in_jobs_cannot_be_changed_through_the_api(api):
+def test_built_in_jobs_can_be_read_but_not_changed_or_deleted(api):
+    """CONTRACT 7.3: built-in jobs are read, toggled and run by id; PUT and DELETE answer 403
+    (toggle and run: tests/integration/test_regressions.py, section "scheduler")."""
     system = [j for j in api.get("/scheduler/jobs", params={"include_system": "true"}).json()
               if j["bot_type"] == "system"]
     job = system[0]
     assert api.get(f"/scheduler/jobs/{job['id']}").json()["id"] == job["id"]
-    for method, body in (("PUT", {"enabled": False}), ("DELETE", None)):
+    for method, body in (("PUT", {"enabled": False}), ("PUT", {"name": "renamed"}), ("PUT", {}), ("DELETE", None)):
         r = api.public.request(method, f"/scheduler/jobs/{job['id']}", headers=api.h(),
-                               **({"json": body} if body else {}))
-        assert r.status_code == 404, (method, r.text)
-        detail(r)
-    r = api.post(f"/scheduler/jobs/{job['id']}/toggle")
-    assert r.status_code == 404
+                               **({"json": body} if body is not None else {}))
+        assert r.status_code == 403, (method, body, r.text)
+        assert "cannot be changed or deleted" in detail(r)
     after = api.job(job["id"])
     assert after["enabled"] is True and after["name"] == job["name"]
 

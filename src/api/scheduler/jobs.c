@@ -1,11 +1,15 @@
 /* jobs.c — CRUD, toggle, run-now and history for scheduled jobs. next_run_at is computed here
- * (schedule.c) whenever the schedule or the enabled flag changes, and by the engine after a run. */
+ * (schedule.c) whenever the schedule or the enabled flag changes, and by the engine after a run.
+ * Every change of a job is one transaction that takes the job's row lock before it reads what it
+ * changes, writes, and adds its audit entry: concurrent changes take turns and none is lost.
+ * Built-in (system) and mikros-sync jobs can be read, toggled and run; PUT and DELETE are 403. */
 #include "guildhall.h"
 #include "api/scheduler/jobs.h"
 #include "scheduler/schedule.h"
 #include "cache.h"
 #include "config.h"
 #include "db.h"
+#include "log.h"
 #include "metrics.h"
 #include "request.h"
 
@@ -19,8 +23,12 @@ DB_STMT(list_stmt, 2, true,
         "FROM scheduler_jobs j WHERE (NOT $1::bool OR j.enabled) "
         "AND ($2::bool OR j.bot_type IN ('birthday', 'visitor'))");
 DB_STMT(get_stmt, 1, true, "SELECT scheduler_job_json(j)::text FROM scheduler_jobs j WHERE id = $1::uuid");
-DB_STMT(get_raw_stmt, 1, true,
-        "SELECT " JOB_COLUMNS ", extract(epoch FROM anchor_at)::bigint FROM scheduler_jobs WHERE id = $1::uuid");
+/* A change reads the row under its lock, computes the new state in C and writes it in the same
+ * transaction: concurrent changes of one job take turns, each starting from the last one's result. */
+DB_STMT(lock_stmt, 1, false,
+        "SELECT " JOB_COLUMNS ", extract(epoch FROM anchor_at)::bigint FROM scheduler_jobs WHERE id = $1::uuid "
+        "FOR UPDATE");
+DB_STMT(lock_kind_stmt, 1, false, "SELECT bot_type FROM scheduler_jobs WHERE id = $1::uuid FOR UPDATE");
 DB_STMT(insert_stmt, 8, false,
         "INSERT INTO scheduler_jobs (name, description, bot_type, enabled, schedule_type, schedule_config, "
         "bot_config, next_run_at, anchor_at) VALUES ($1, $2, $3, $4::bool, $5, $6::jsonb, $7::jsonb, "
@@ -31,11 +39,24 @@ DB_STMT(update_stmt, 10, false,
         "anchor_at = CASE WHEN $9::bool THEN now() ELSE anchor_at END, updated_at = now(), "
         "bot_type = $10 WHERE id = $1::uuid AND bot_type IN ('birthday', 'visitor') "
         "RETURNING scheduler_job_json(scheduler_jobs.*)::text");
+/* Only the flag and what follows from it: a toggle also serves built-in jobs, whose other columns
+ * are not the API's. Enabling ($4) sets the next run computed in C and restarts an interval; an
+ * unchanged flag keeps next_run_at (a due run is not pushed back). */
+DB_STMT(toggle_stmt, 4, false,
+        "UPDATE scheduler_jobs SET enabled = $2::bool, "
+        "next_run_at = CASE WHEN NOT $2::bool THEN NULL WHEN $4::bool THEN to_timestamp($3::bigint) "
+        " ELSE next_run_at END, "
+        "anchor_at = CASE WHEN $4::bool THEN now() ELSE anchor_at END, updated_at = now() "
+        "WHERE id = $1::uuid RETURNING scheduler_job_json(scheduler_jobs.*)::text");
 DB_STMT(delete_stmt, 1, false,
         "DELETE FROM scheduler_jobs WHERE id = $1::uuid AND bot_type IN ('birthday', 'visitor') RETURNING id");
+/* After lock_kind_stmt, so this statement's snapshot is taken once the lock is ours: it sees a run
+ * the engine started (its claim held the lock) and a request another "run now" committed. One
+ * request, queued or running, at a time: every 202 becomes exactly one run. */
 DB_STMT(run_stmt, 1, false,
-        "UPDATE scheduler_jobs SET run_requested_at = now() WHERE id = $1::uuid AND NOT EXISTS "
-        "(SELECT 1 FROM scheduler_runs WHERE job_id = $1::uuid AND status = 'running') RETURNING id");
+        "UPDATE scheduler_jobs SET run_requested_at = now() WHERE id = $1::uuid AND run_requested_at IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM scheduler_runs WHERE job_id = $1::uuid AND status = 'running') "
+        "RETURNING id");
 DB_STMT(exists_stmt, 1, true, "SELECT 1 FROM scheduler_jobs WHERE id = $1::uuid");
 DB_STMT(history_stmt, 2, true,
         "SELECT coalesce(jsonb_agg(scheduler_run_json(r) ORDER BY r.started_at DESC, r.id DESC), '[]')::text "
@@ -189,10 +210,32 @@ static PGresult *end_write(struct request *r, PGresult *res, const char *action,
     return res;
 }
 
+/* RFC 7396 (JSON Merge Patch): a patch that is not an object replaces the target; an object's keys
+ * replace the target's, recursively, and a null deletes the key. Returns a new reference. */
+json_object *scheduler_merge_patch(json_object *target, json_object *patch)
+{
+    if (!json_object_is_type(patch, json_type_object))
+        return json_object_get(patch);
+    json_object *out = NULL;
+    if (!json_object_is_type(target, json_type_object) || json_object_deep_copy(target, &out, NULL) != 0)
+        out = json_object_new_object();
+    json_object_object_foreach(patch, key, value) {
+        if (!value) {
+            json_object_object_del(out, key);
+            continue;
+        }
+        json_object *old = NULL;
+        json_object_object_get_ex(out, key, &old);
+        json_object_object_add(out, key, scheduler_merge_patch(old, value));
+    }
+    return out;
+}
+
 /* The job as the request leaves it: every field validated, defaults applied. */
 struct job {
     const char *name, *description, *bot_type, *schedule_type;
     bool enabled;
+    bool stored;                                 /* loaded from its row (an update), not a create */
     json_object *schedule_config, *bot_config;   /* owned */
     int64_t next_run;                            /* Unix seconds; 0 when disabled */
 };
@@ -215,12 +258,25 @@ static bool is_bot_job(const char *bot_type)
     return !strcmp(bot_type, "birthday") || !strcmp(bot_type, "visitor");
 }
 
+/* The config a create or update leaves, before validation (a new reference, or NULL for the type's
+ * defaults). A stored job of an unchanged type merges what was sent over what it has (RFC 7396:
+ * sent keys replace, null deletes a key so it gets its default, absent keys are kept); a new job,
+ * or a new type, takes what was sent as it is, and that type's defaults without it. */
+static json_object *config_after(bool same_type, json_object *stored, bool given, json_object *sent)
+{
+    if (!same_type)
+        return given ? json_object_get(sent) : NULL;
+    return given ? scheduler_merge_patch(stored, sent) : json_object_get(stored);
+}
+
 /* Applies what the client gave over j (everything for a create, any subset for an update), checks
- * the configs against their types and computes the next run. */
+ * the configs against their types and computes the next run. *anchor_reset: the interval anchor
+ * moves to now (the job was enabled, or its schedule changed). */
 static bool job_apply(struct request *r, struct job *j, const struct job_input *in, int64_t anchor, bool *anchor_reset)
 {
     char err[256];
     bool was_enabled = j->enabled;
+    const char *old_bot = j->bot_type, *old_schedule = j->schedule_type;
     if (GIVEN(in, JOB_NAME))
         j->name = in->name;
     if (GIVEN(in, JOB_DESCRIPTION))
@@ -235,27 +291,30 @@ static bool job_apply(struct request *r, struct job *j, const struct job_input *
     enum schedule_type type;
     if (!schedule_type_parse(j->schedule_type, &type, err, sizeof(err)))
         return invalid(r, "schedule_type", err);
-    /* a new type without a config gets that type's defaults */
-    json_object *given = GIVEN(in, JOB_SCHEDULE_CONFIG) ? in->schedule_config
-                         : GIVEN(in, JOB_SCHEDULE_TYPE) ? NULL
-                                                        : j->schedule_config;
+    bool same_schedule = j->stored && !strcmp(old_schedule, j->schedule_type);
+    json_object *given = config_after(same_schedule, j->schedule_config, GIVEN(in, JOB_SCHEDULE_CONFIG),
+                                      in->schedule_config);
     struct schedule sched;
     json_object *normalized = NULL;
-    if (!schedule_parse(type, given, &sched, &normalized, err, sizeof(err)))
+    bool ok = schedule_parse(type, given, &sched, &normalized, err, sizeof(err));
+    json_object_put(given);
+    if (!ok)
         return invalid(r, "schedule_config", err);
     json_object_put(j->schedule_config);
     j->schedule_config = normalized;
 
-    json_object *bot = GIVEN(in, JOB_BOT_CONFIG) ? in->bot_config : j->bot_config;
+    bool same_bot = j->stored && !strcmp(old_bot, j->bot_type);
+    json_object *bot = config_after(same_bot, j->bot_config, GIVEN(in, JOB_BOT_CONFIG), in->bot_config);
     json_object *filled = scheduler_bot_config(j->bot_type, bot, err, sizeof(err));
+    json_object_put(bot);
     if (!filled)
         return invalid(r, "bot_config", err);
     json_object_put(j->bot_config);
     j->bot_config = filled;
 
     int64_t now = (int64_t)(now_us() / 1000000u);
-    *anchor_reset = j->enabled && !was_enabled;
-    if (*anchor_reset || GIVEN(in, JOB_SCHEDULE_CONFIG) || GIVEN(in, JOB_SCHEDULE_TYPE))
+    *anchor_reset = (j->enabled && !was_enabled) || GIVEN(in, JOB_SCHEDULE_CONFIG) || GIVEN(in, JOB_SCHEDULE_TYPE);
+    if (*anchor_reset)
         anchor = now;
     j->next_run = j->enabled ? schedule_next(&sched, now, anchor) : 0;
     if (j->enabled && j->next_run < 0)
@@ -263,24 +322,30 @@ static bool job_apply(struct request *r, struct job *j, const struct job_input *
     return true;
 }
 
-static void next_run_text(const struct job *j, char out[24])
+static void next_run_text(int64_t next_run, char out[24])
 {
-    if (j->next_run > 0)
-        snprintf(out, 24, "%lld", (long long)j->next_run);
+    if (next_run > 0)
+        snprintf(out, 24, "%lld", (long long)next_run);
     else
         out[0] = '\0';
 }
 
-/* Loads a job's stored fields into j; false with a 404/503 reply. Built-in jobs are not the API's:
- * they answer 404 here too. */
-static bool job_load(struct request *r, const char *id, struct job *j, int64_t *anchor, PGresult **keep)
+/* Begins the change's transaction and loads the job's row under its lock into j (built-in and
+ * mikros jobs too: the caller decides what they allow). false when not found (404) or the database
+ * failed: replied, and nothing is left open. */
+static bool job_lock(struct request *r, const char *id, struct job *j, int64_t *anchor, PGresult **keep)
 {
     const char *params[] = {id};
-    PGresult *res = query(r, &get_raw_stmt, params);
-    if (!res)
+    if (!request_begin(r))
         return false;
-    if (PQntuples(res) == 0 || !is_bot_job(PQgetvalue(res, 0, 3))) {
+    PGresult *res = query(r, &lock_stmt, params);
+    if (!res) {
+        request_rollback(r);
+        return false;
+    }
+    if (PQntuples(res) == 0) {
         PQclear(res);
+        request_rollback(r);
         fail(r, 404, "Job not found");
         return false;
     }
@@ -291,9 +356,43 @@ static bool job_load(struct request *r, const char *id, struct job *j, int64_t *
     j->schedule_type = PQgetvalue(res, 0, 5);
     j->schedule_config = json_tokener_parse(PQgetvalue(res, 0, 6));
     j->bot_config = json_tokener_parse(PQgetvalue(res, 0, 7));
+    j->stored = true;
     *anchor = atoll(PQgetvalue(res, 0, 8));
     *keep = res;   /* j's strings point into it */
     return true;
+}
+
+/* Built-in (system) and mikros-sync jobs are read, toggled and run through the API, never changed
+ * or deleted (CONTRACT 7.3): 403. */
+static int forbidden(struct request *r, const char *bot_type)
+{
+    if (!strcmp(bot_type, "mikros"))
+        return fail(r, 403, "mikros jobs cannot be changed or deleted here: they change through "
+                            "/api/schedulers/sync-config");
+    return fail(r, 403, "Built-in jobs cannot be changed or deleted; they can be read, toggled and run");
+}
+
+/* Begins the transaction and locks the job's row; returns its bot_type (a copy in out), or false
+ * with a 404/503 reply and nothing left open. */
+static bool kind_lock(struct request *r, const char *id, char out[16])
+{
+    const char *params[] = {id};
+    if (!request_begin(r))
+        return false;
+    PGresult *res = query(r, &lock_kind_stmt, params);
+    if (!res) {
+        request_rollback(r);
+        return false;
+    }
+    bool found = PQntuples(res) > 0;
+    if (found)
+        snprintf(out, 16, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!found) {
+        request_rollback(r);
+        fail(r, 404, "Job not found");
+    }
+    return found;
 }
 
 /* ---- handlers --------------------------------------------------------------------------------- */
@@ -319,7 +418,7 @@ int scheduler_create_job(struct request *r)
     if (!job_apply(r, &j, r->input, 0, &reset))
         goto out;
     char next[24];
-    next_run_text(&j, next);
+    next_run_text(j.next_run, next);
     const char *params[] = {j.name, j.description, j.bot_type, j.enabled ? "true" : "false", j.schedule_type,
                             json_object_to_json_string_ext(j.schedule_config, JSON_C_TO_STRING_PLAIN),
                             json_object_to_json_string_ext(j.bot_config, JSON_C_TO_STRING_PLAIN),
@@ -334,22 +433,9 @@ out:
     return rc;
 }
 
-/* Shared by update and toggle: the new state is written with its recomputed next_run_at. */
-static int save_job(struct request *r, const char *id, struct job *j, bool anchor_reset, const char *action)
-{
-    char next[24];
-    next_run_text(j, next);
-    const char *params[] = {id, j->name, j->description, j->enabled ? "true" : "false", j->schedule_type,
-                            json_object_to_json_string_ext(j->schedule_config, JSON_C_TO_STRING_PLAIN),
-                            json_object_to_json_string_ext(j->bot_config, JSON_C_TO_STRING_PLAIN),
-                            next[0] ? next : NULL, anchor_reset ? "true" : "false", j->bot_type};
-    if (!request_begin(r))
-        return -1;
-    return reply_column(r, end_write(r, query(r, &update_stmt, params), action, id), 200, "Job not found");
-}
-
-/* Loads the job, applies in over it and saves it. */
-static int change_job(struct request *r, const struct job_input *in, const char *action)
+/* A partial update is one read-modify-write under the row lock (BEGIN; SELECT … FOR UPDATE; apply
+ * in C; UPDATE; audit; COMMIT): concurrent updates of different fields all survive. */
+int scheduler_update_job(struct request *r)
 {
     const char *id = path_param(&r->params, "job_id");
     struct job j = {0};
@@ -357,40 +443,124 @@ static int change_job(struct request *r, const struct job_input *in, const char 
     PGresult *stored = NULL;
     bool reset;
     int rc = -1;
-    if (!job_load(r, id, &j, &anchor, &stored))
+    if (!job_lock(r, id, &j, &anchor, &stored))
         return -1;
-    if (job_apply(r, &j, in, anchor, &reset))
-        rc = save_job(r, id, &j, reset, action);
+    if (!is_bot_job(j.bot_type)) {
+        request_rollback(r);
+        rc = forbidden(r, j.bot_type);
+    } else if (!job_apply(r, &j, r->input, anchor, &reset)) {
+        request_rollback(r);
+    } else {
+        char next[24];
+        next_run_text(j.next_run, next);
+        const char *params[] = {id, j.name, j.description, j.enabled ? "true" : "false", j.schedule_type,
+                                json_object_to_json_string_ext(j.schedule_config, JSON_C_TO_STRING_PLAIN),
+                                json_object_to_json_string_ext(j.bot_config, JSON_C_TO_STRING_PLAIN),
+                                next[0] ? next : NULL, reset ? "true" : "false", j.bot_type};
+        rc = reply_column(r, end_write(r, query(r, &update_stmt, params), "scheduler.job_update", id), 200,
+                          "Job not found");
+    }
     job_free(&j);
     PQclear(stored);
     return rc;
 }
 
-int scheduler_update_job(struct request *r)
-{
-    return change_job(r, r->input, "scheduler.job_update");
-}
-
-/* Without "enabled" a toggle flips the job. */
+/* Without "enabled" a toggle flips the job, as its row stands under the lock. Built-in and
+ * mikros jobs toggle too (the engine claims only enabled jobs on their schedule). */
 int scheduler_toggle_job(struct request *r)
 {
     const struct toggle_input *t = r->input;
-    bool target;
-    if (GIVEN(t, 0)) {
-        target = t->enabled;
-    } else {
-        const char *params[] = {path_param(&r->params, "job_id")};
-        PGresult *res = query(r, &get_raw_stmt, params);
-        if (!res)
-            return -1;
-        bool found = PQntuples(res) > 0;
-        target = found && PQgetvalue(res, 0, 4)[0] != 't';
-        PQclear(res);
-        if (!found)
-            return fail(r, 404, "Job not found");
+    const char *id = path_param(&r->params, "job_id");
+    struct job j = {0};
+    int64_t anchor;
+    PGresult *stored = NULL;
+    int rc = -1;
+    if (!job_lock(r, id, &j, &anchor, &stored))
+        return -1;
+    bool target = GIVEN(t, 0) ? t->enabled : !j.enabled;
+    bool enabling = target && !j.enabled;
+    char next[24] = "", err[256];
+    if (enabling) {
+        enum schedule_type type;
+        struct schedule sched;
+        json_object *normalized = NULL;
+        if (!schedule_type_parse(j.schedule_type, &type, err, sizeof(err)) ||
+            !schedule_parse(type, j.schedule_config, &sched, &normalized, err, sizeof(err))) {
+            log_error("job %s: stored schedule is invalid: %s", id, err);
+            request_rollback(r);
+            rc = fail(r, 500, "Internal error (request %s)", r->request_id ? r->request_id : "-");
+            goto out;
+        }
+        json_object_put(normalized);
+        int64_t now = (int64_t)(now_us() / 1000000u);
+        int64_t n = schedule_next(&sched, now, now);
+        if (n < 0) {
+            request_rollback(r);
+            rc = fail_field(r, 400, "schedule_config", "schedule_config never matches a time (cron_expression)");
+            goto out;
+        }
+        next_run_text(n, next);
     }
-    struct job_input in = {.enabled = target, .present = 1u << JOB_ENABLED};
-    return change_job(r, &in, "scheduler.job_toggle");
+    const char *params[] = {id, target ? "true" : "false", next[0] ? next : NULL, enabling ? "true" : "false"};
+    rc = reply_column(r, end_write(r, query(r, &toggle_stmt, params), "scheduler.job_toggle", id), 200,
+                      "Job not found");
+out:
+    job_free(&j);
+    PQclear(stored);
+    return rc;
+}
+
+int scheduler_delete_job(struct request *r)
+{
+    const char *id = path_param(&r->params, "job_id");
+    const char *params[] = {id};
+    char kind[16];
+    if (!kind_lock(r, id, kind))
+        return -1;
+    if (!is_bot_job(kind)) {
+        request_rollback(r);
+        return forbidden(r, kind);
+    }
+    PGresult *res = end_write(r, query(r, &delete_stmt, params), "scheduler.job_delete", id);
+    if (!res)
+        return -1;
+    bool found = PQntuples(res) > 0;
+    PQclear(res);
+    if (!found)
+        return fail(r, 404, "Job not found");
+    r->status = 204;
+    return 0;
+}
+
+/* Run now: the row lock orders concurrent requests (and the engine's claim); only one request is
+ * queued or running at a time, so each 202 is exactly one recorded run and the others are 409. */
+int scheduler_run_job(struct request *r)
+{
+    const char *id = path_param(&r->params, "job_id");
+    const char *params[] = {id};
+    char kind[16];
+    if (!kind_lock(r, id, kind))
+        return -1;
+    PGresult *res = query(r, &run_stmt, params);
+    if (!res) {
+        request_rollback(r);
+        return -1;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        request_rollback(r);
+        return fail(r, 409, "Job is already running");
+    }
+    res = end_write(r, res, "scheduler.job_run", id);
+    if (!res)
+        return -1;
+    PQclear(res);
+    json_object *o = json_object_new_object();
+    char msg[96];
+    snprintf(msg, sizeof(msg), "Job %s queued for immediate execution", id);
+    json_object_object_add(o, "message", json_object_new_string(msg));
+    json_object_object_add(o, "status", json_object_new_string("queued"));
+    return reply_json(r, 202, o);
 }
 
 /* 1 when the job exists, 0 when not, -1 when the database could not say (replied). */
@@ -403,46 +573,6 @@ static int job_exists(struct request *r, const char *id)
     int exists = PQntuples(res) > 0;
     PQclear(res);
     return exists;
-}
-
-int scheduler_delete_job(struct request *r)
-{
-    const char *id = path_param(&r->params, "job_id");
-    const char *params[] = {id};
-    if (!request_begin(r))
-        return -1;
-    PGresult *res = end_write(r, query(r, &delete_stmt, params), "scheduler.job_delete", id);
-    if (!res)
-        return -1;
-    bool found = PQntuples(res) > 0;
-    PQclear(res);
-    if (!found)
-        return fail(r, 404, "Job not found");
-    r->status = 204;
-    return 0;
-}
-
-int scheduler_run_job(struct request *r)
-{
-    const char *id = path_param(&r->params, "job_id");
-    const char *params[] = {id};
-    if (!request_begin(r))
-        return -1;
-    PGresult *res = end_write(r, query(r, &run_stmt, params), "scheduler.job_run", id);
-    if (!res)
-        return -1;
-    bool queued = PQntuples(res) > 0;
-    PQclear(res);
-    if (!queued) {
-        int exists = job_exists(r, id);
-        return exists < 0 ? -1 : exists ? fail(r, 409, "Job is already running") : fail(r, 404, "Job not found");
-    }
-    json_object *o = json_object_new_object();
-    char msg[96];
-    snprintf(msg, sizeof(msg), "Job %s queued for immediate execution", id);
-    json_object_object_add(o, "message", json_object_new_string(msg));
-    json_object_object_add(o, "status", json_object_new_string("queued"));
-    return reply_json(r, 202, o);
 }
 
 int scheduler_job_history(struct request *r)

@@ -26,4 +26,9 @@ int scheduler_health(struct request *r);
  * object, or NULL with a message naming the field. Pure (tested in tests/unit/test_jobs.c). */
 json_object *scheduler_bot_config(const char *bot_type, json_object *given, char *err, size_t errlen);
 
+/* RFC 7396 JSON Merge Patch of patch over target (neither is changed): how a partial update's
+ * bot_config and schedule_config apply to the stored ones. Returns a new reference (NULL when
+ * patch is JSON null). Pure (tested in tests/unit/test_jobs.c). */
+json_object *scheduler_merge_patch(json_object *target, json_object *patch);
+
 #endif

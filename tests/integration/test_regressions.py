@@ -1,0 +1,295 @@
+"""Regression tests for defects found by hostile testing, one section per area; each test names the
+issue it pins down. Every response is checked against docs/openapi.yaml (openapi_plugin)."""
+from __future__ import annotations
+
+
+# ====================================================================== scheduler
+# Issues 1 (concurrent changes of a job lost updates), 8 (concurrent "run now" requests merged into
+# fewer runs than 202s), 9 (a partial update replaced a nested config instead of merging it) and
+# 15 (built-in jobs half-existed by id). The helpers come from test_scheduler.py.
+import threading  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from collections import Counter  # noqa: E402
+from datetime import datetime, timedelta, timezone  # noqa: E402
+
+import pytest  # noqa: E402
+
+from openapi_plugin import ApiSession  # noqa: E402
+from test_scheduler import (  # noqa: E402,F401 - api and bots are fixtures
+    BIRTHDAY_DEFAULTS, VISITOR_DEFAULTS, Api, api, bots, check_job, cron_next, daily_next, detail,
+    expected_between, parse_ts, settings, utcnow)
+
+
+def _sessions(stack, openapi_doc, n):
+    """n sessions of their own (one connection each), already connected, so that requests sent
+    together reach nginx together."""
+    sessions = [ApiSession(stack.public, "public", openapi_doc) for _ in range(n)]
+    for s in sessions:
+        assert s.get("/scheduler/health").status_code in (200, 503)
+    return sessions
+
+
+def _together(sessions, key, calls):
+    """Sends calls[i] = (method, path, json body or None) on sessions[i], all released at once by a
+    barrier; returns the responses in order (an exception in any thread is raised here)."""
+    barrier = threading.Barrier(len(calls))
+    out, errors = [None] * len(calls), []
+
+    def send(i, method, path, body):
+        try:
+            barrier.wait(10)
+            out[i] = sessions[i].request(method, path, headers={"X-API-Key": key},
+                                         **({"json": body} if body is not None else {}))
+        except BaseException as e:  # noqa: BLE001 - re-raised in the test's thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=send, args=(i, *c), daemon=True) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    if errors:
+        raise errors[0]
+    assert all(r is not None for r in out), "a request did not finish"
+    return out
+
+
+def _audits(stack, action, job_id):
+    return stack.sql("SELECT count(*) FROM audit_logs WHERE action = %s AND details->>'job_id' = %s",
+                     action, job_id)[0][0]
+
+
+@pytest.fixture
+def sessions(stack, openapi_doc):
+    s = _sessions(stack, openapi_doc, 10)
+    yield s
+    for x in s:
+        x.close()
+
+
+def test_scheduler_1_concurrent_partial_updates_all_survive(api, sessions):
+    """Issue 1: concurrent PUTs of different fields all answer 200 and all their changes are kept
+    (each applies to the result of the one before it, under the job's row lock)."""
+    job = api.create(bot_type="visitor", bot_config={"dry_run": True, "limit": 5},
+                     schedule_config={"hour": 1, "minute": 1})
+    url = f"/scheduler/jobs/{job['id']}"
+    for trial in range(12):
+        hour, limit = trial % 24, 100 + trial
+        rs = _together(sessions, api.key, [
+            ("PUT", url, {"name": f"name {trial}"}),
+            ("PUT", url, {"description": f"description {trial}"}),
+            ("PUT", url, {"schedule_config": {"hour": hour, "minute": 30}}),
+            ("PUT", url, {"bot_config": {"limit": limit}}),
+        ])
+        assert [r.status_code for r in rs] == [200] * 4, [(r.status_code, r.text) for r in rs]
+        got = api.job(job["id"])
+        assert got["name"] == f"name {trial}", (trial, got)
+        assert got["description"] == f"description {trial}", (trial, got)
+        assert got["schedule_config"] == {"hour": hour, "minute": 30}, (trial, got)
+        assert got["bot_config"] == {"dry_run": True, "limit": limit}, (trial, got)
+        # each answer shows its own change
+        assert rs[0].json()["name"] == f"name {trial}" and rs[1].json()["description"] == f"description {trial}"
+        assert rs[2].json()["schedule_config"]["hour"] == hour and rs[3].json()["bot_config"]["limit"] == limit
+
+
+def test_scheduler_1_concurrent_toggles_take_turns(api, stack, sessions):
+    """Issue 1: ten body-less toggles sent together are ten flips: ten 200s, five answering
+    enabled and five disabled, and the job ends where it started."""
+    job = api.create(schedule_type="interval", schedule_config={"hours": 1, "minutes": 0})
+    url = f"/scheduler/jobs/{job['id']}/toggle"
+    for trial in range(4):
+        rs = _together(sessions, api.key, [("POST", url, None)] * 10)
+        assert [r.status_code for r in rs] == [200] * 10, [(r.status_code, r.text) for r in rs]
+        states = Counter(check_job(r.json())["enabled"] for r in rs)
+        assert states == {True: 5, False: 5}, (trial, states)
+        after = api.job(job["id"])
+        assert after["enabled"] is True and after["next_run_at"] is not None, (trial, after)
+    assert _audits(stack, "scheduler.job_toggle", job["id"]) == 40
+
+
+def test_scheduler_8_concurrent_run_now_queues_one_run(stack, api, sessions):
+    """Issue 8: eight run-now requests sent together while no scheduler runs: one 202, seven 409,
+    and exactly one run once the scheduler is back (a queued run counts as "already running")."""
+    job = api.create(bot_config={"dry_run": True}, enabled=False)
+    url = f"/scheduler/jobs/{job['id']}/run"
+    with settings(stack, ["scheduler = off"], scheduler_running=False):
+        rs = _together(sessions, api.key, [("POST", url, None)] * 8)
+        codes = sorted(r.status_code for r in rs)
+        assert codes == [202] + [409] * 7, [(r.status_code, r.text) for r in rs]
+        assert all(r.json() == {"detail": "Job is already running"} for r in rs if r.status_code == 409)
+        assert api.post(url).status_code == 409, "still queued"
+    runs = api.wait_run(job["id"], count=1, timeout=15)
+    time.sleep(1.5)  # a second run would show by now
+    runs = api.history(job["id"])
+    assert len(runs) == 1 and runs[0]["status"] == "success", runs
+    assert _audits(stack, "scheduler.job_run", job["id"]) == 1
+    api.run(job["id"])  # nothing queued or running any more
+    assert len(api.wait_run(job["id"], count=2)) == 2
+
+
+def test_scheduler_8_concurrent_run_now_while_running(stack, api, bots, sessions):
+    """Issue 8: with the scheduler running and a run that takes a while, eight requests sent together
+    give one 202 and seven 409s, and every 202 becomes exactly one recorded run, trial after trial."""
+    bots.answer(200, {"messages_sent": 1}, delay=1.5)
+    try:
+        job = api.create()
+        url = f"/scheduler/jobs/{job['id']}/run"
+        for trial in range(1, 4):
+            rs = _together(sessions, api.key, [("POST", url, None)] * 8)
+            codes = sorted(r.status_code for r in rs)
+            assert codes == [202] + [409] * 7, (trial, [(r.status_code, r.text) for r in rs])
+            runs = api.wait_run(job["id"], count=trial, timeout=15)
+            assert len(runs) == trial and all(x["status"] == "success" for x in runs), (trial, runs)
+        assert _audits(stack, "scheduler.job_run", job["id"]) == 3
+    finally:
+        bots.answer(200, {"messages_sent": 0})
+
+
+def test_scheduler_9_partial_bot_config_merges(api):
+    """Issue 9: bot_config in a PUT is a JSON Merge Patch of the stored one (RFC 7396)."""
+    job = api.create(bot_type="visitor", bot_config={"dry_run": True})
+    url = f"/scheduler/jobs/{job['id']}"
+    assert job["bot_config"] == {"dry_run": True, "limit": 50}
+    r = api.put(url, {"bot_config": {"limit": 500}})
+    assert r.status_code == 200, r.text
+    assert r.json()["bot_config"] == {"dry_run": True, "limit": 500}
+    assert api.put(url, {"bot_config": {}}).json()["bot_config"] == {"dry_run": True, "limit": 500}
+    assert api.put(url, {"name": "x"}).json()["bot_config"] == {"dry_run": True, "limit": 500}
+    # null removes the key: its default
+    assert api.put(url, {"bot_config": {"dry_run": None}}).json()["bot_config"] == {"dry_run": False, "limit": 500}
+    # the merged result is validated; a refused one changes nothing
+    before = api.job(job["id"])
+    r = api.put(url, {"bot_config": {"limit": 501}})
+    assert r.status_code == 400 and "limit" in detail(r)
+    r = api.put(url, {"bot_config": {"process_late": True}})
+    assert r.status_code == 400 and "process_late" in detail(r)
+    assert api.job(job["id"]) == before
+    # null for the whole object: every default
+    assert api.put(url, {"bot_config": None}).json()["bot_config"] == VISITOR_DEFAULTS
+
+    bday = api.create(bot_config={"process_late": True, "max_days_late": 30, "dry_run": True})
+    r = api.put(f"/scheduler/jobs/{bday['id']}", {"bot_config": {"max_messages_per_run": 3}})
+    assert r.json()["bot_config"] == {"dry_run": True, "process_late": True, "max_days_late": 30,
+                                      "max_messages_per_run": 3}
+    # a new bot_type: the old bot's settings do not carry over
+    r = api.put(f"/scheduler/jobs/{bday['id']}", {"bot_type": "visitor"})
+    assert r.status_code == 200, r.text
+    assert r.json()["bot_type"] == "visitor" and r.json()["bot_config"] == VISITOR_DEFAULTS
+    r = api.put(f"/scheduler/jobs/{bday['id']}", {"bot_type": "birthday", "bot_config": {"max_days_late": 9}})
+    assert r.json()["bot_config"] == {**BIRTHDAY_DEFAULTS, "max_days_late": 9}
+
+
+def test_scheduler_9_partial_schedule_config_merges(api):
+    """Issue 9: schedule_config in a PUT merges into the stored one while schedule_type is unchanged;
+    a new schedule_type reads it as a whole (its defaults without one), as before."""
+    job = api.create(schedule_config={"hour": 5, "minute": 45})
+    url = f"/scheduler/jobs/{job['id']}"
+    target = (utcnow() + timedelta(hours=2)).hour
+    before = datetime.now(timezone.utc)
+    r = api.put(url, {"schedule_config": {"hour": target}})
+    after = datetime.now(timezone.utc)
+    assert r.status_code == 200, r.text
+    upd = r.json()
+    assert upd["schedule_config"] == {"hour": target, "minute": 45}
+    assert parse_ts(upd["next_run_at"]) in expected_between(before, after, lambda t: daily_next(t, target, 45))
+    assert api.put(url, {"schedule_config": {"minute": None}}).json()["schedule_config"] == {"hour": target,
+                                                                                           "minute": 0}
+    # the same schedule_type sent again is no change of type: still a merge
+    assert api.put(url, {"schedule_type": "daily", "schedule_config": {"minute": 7}}).json()["schedule_config"] == \
+        {"hour": target, "minute": 7}
+    assert api.put(url, {"schedule_type": "daily"}).json()["schedule_config"] == {"hour": target, "minute": 7}
+
+    weekly = api.create(schedule_type="weekly", schedule_config={"hour": 14, "minute": 30, "day_of_week": "mon,wed"})
+    r = api.put(f"/scheduler/jobs/{weekly['id']}", {"schedule_config": {"day_of_week": "fri"}})
+    assert r.json()["schedule_config"] == {"hour": 14, "minute": 30, "day_of_week": "fri"}
+
+    interval = api.create(schedule_type="interval", schedule_config={"hours": 2, "minutes": 30})
+    r = api.put(f"/scheduler/jobs/{interval['id']}", {"schedule_config": {"minutes": 15}})
+    assert r.json()["schedule_config"] == {"hours": 2, "minutes": 15}
+    r = api.put(f"/scheduler/jobs/{interval['id']}", {"schedule_config": {"hours": 0, "minutes": None}})
+    assert r.status_code == 400 and "minutes" in detail(r), r.text   # 0 h 0 min: refused
+    assert api.job(interval["id"])["schedule_config"] == {"hours": 2, "minutes": 15}
+
+    cron = api.create(schedule_type="cron", schedule_config={"cron_expression": "*/5 * * * *"})
+    r = api.put(f"/scheduler/jobs/{cron['id']}", {"schedule_config": {"cron_expression": None}})
+    assert r.status_code == 400 and "cron_expression" in detail(r), r.text   # no default
+    r = api.put(f"/scheduler/jobs/{cron['id']}", {"schedule_config": {"hour": 3}})
+    assert r.status_code == 400 and "hour" in detail(r), r.text   # not a cron field
+
+    # a new type: the config is read whole for it, not merged with the old type's
+    r = api.put(url, {"schedule_type": "weekly", "schedule_config": {"day_of_week": "tue"}})
+    assert r.json()["schedule_config"] == {"hour": 8, "minute": 0, "day_of_week": "tue"}
+    r = api.put(url, {"schedule_type": "interval"})
+    assert r.json()["schedule_config"] == {"hours": 1, "minutes": 0}
+    assert api.put(url, {"schedule_config": None}).json()["schedule_config"] == {"hours": 1, "minutes": 0}
+
+
+def _system_job(api, name):
+    return next(j for j in api.get("/scheduler/jobs", params={"include_system": "true"}).json()
+                if j["name"] == name)
+
+
+def test_scheduler_15_built_in_jobs_toggle_and_the_engine_honours_it(stack, api):
+    """Issue 15: a built-in job toggles by id (200); disabled, it does not run on its schedule even
+    when its stored due time has passed; enabled again, its next run is computed. PUT and DELETE
+    answer 403 and change nothing."""
+    job = _system_job(api, "places: stats snapshot")
+    url = f"/scheduler/jobs/{job['id']}"
+    try:
+        r = api.post(url + "/toggle")
+        assert r.status_code == 200, r.text
+        off = check_job(r.json())
+        assert off["enabled"] is False and off["next_run_at"] is None and off["name"] == job["name"]
+        assert api.job(job["id"])["enabled"] is False
+        for method, body in (("PUT", {"enabled": True}), ("DELETE", None)):
+            r = api.public.request(method, url, headers=api.h(), **({"json": body} if body else {}))
+            assert r.status_code == 403, (method, r.text)
+            assert "Built-in" in detail(r)
+        assert api.job(job["id"])["enabled"] is False
+
+        before = len(api.history(job["id"], limit=200))
+        stack.sql("UPDATE scheduler_jobs SET next_run_at = now() - interval '1 minute' WHERE id = %s", job["id"])
+        time.sleep(3.0)
+        assert len(api.history(job["id"], limit=200)) == before, "a disabled built-in job ran on its schedule"
+
+        t0 = datetime.now(timezone.utc)
+        r = api.post(url + "/toggle", {"enabled": True})
+        t1 = datetime.now(timezone.utc)
+        assert r.status_code == 200, r.text
+        on = check_job(r.json())
+        assert on["enabled"] is True
+        assert parse_ts(on["next_run_at"]) in expected_between(t0, t1, lambda t: cron_next("0 * * * *", t))
+        assert {k: on[k] for k in ("name", "schedule_type", "schedule_config", "bot_config")} == \
+            {k: job[k] for k in ("name", "schedule_type", "schedule_config", "bot_config")}
+    finally:
+        if not api.job(job["id"])["enabled"]:
+            api.post(url + "/toggle", {"enabled": True})
+    assert _audits(stack, "scheduler.job_toggle", job["id"]) >= 2
+
+
+def test_scheduler_15_mikros_jobs_toggle_but_change_through_sync_config(stack, api):
+    """Issue 15: a mikros-sync job is read and toggled by id; PUT and DELETE answer 403 pointing at
+    sync-config."""
+    hour = (utcnow().hour + 12) % 24   # never due while the test runs
+    (job_id,) = stack.sql(
+        "INSERT INTO scheduler_jobs (name, bot_type, job_kind, enabled, schedule_type, schedule_config) "
+        "VALUES (%s, 'mikros', 'mikros.game_reset', false, 'daily', %s::jsonb) RETURNING id::text",
+        f"mikros test {uuid.uuid4().hex[:8]}", f'{{"hour": {hour}, "minute": 0}}')[0]
+    url = f"/scheduler/jobs/{job_id}"
+    try:
+        job = api.job(job_id)
+        assert job["bot_type"] == "mikros" and job["enabled"] is False
+        for method, body in (("PUT", {"name": "x"}), ("DELETE", None)):
+            r = api.public.request(method, url, headers=api.h(), **({"json": body} if body else {}))
+            assert r.status_code == 403, (method, r.text)
+            assert "sync-config" in detail(r)
+        r = api.post(url + "/toggle")
+        assert r.status_code == 200, r.text
+        assert r.json()["enabled"] is True and r.json()["next_run_at"] is not None
+        assert parse_ts(r.json()["next_run_at"]).hour == hour
+        r = api.post(url + "/toggle", {"enabled": False})
+        assert r.status_code == 200 and r.json()["enabled"] is False and r.json()["next_run_at"] is None
+        assert api.job(job_id)["name"] == job["name"]
+    finally:
+        stack.sql("DELETE FROM scheduler_jobs WHERE id = %s", job_id)
