@@ -307,6 +307,7 @@ static void run_route(struct request *r)
 void dispatch(struct request *r)
 {
     r->start_us = monotonic_us();
+    log_set_request_id(r->request_id);
     run_route(r);
     if (!r->status)
         fail(r, 500, "Internal error");
@@ -326,6 +327,7 @@ void dispatch(struct request *r)
                  r->x_cache ? r->x_cache : "-", r->key_id[0] ? r->key_id : "-");
         log_raw_line(line);
     }
+    log_set_request_id(NULL);
 }
 
 void dispatch_render_head(struct request *r, struct buf *head)

@@ -65,3 +65,13 @@ def test_invalid_utf8_in_an_ops_query_string_is_400_naming_the_parameter(ops, qu
     assert r.status_code == 400, r.text
     b = r.json()
     assert b["code"] == "E004" and param in b["error"], b
+
+
+def test_postgres_error_log_line_carries_the_request_id(stack, public):
+    r = public.get("/_test/fail")
+    assert r.status_code == 500
+    rid = r.headers["X-Request-Id"]
+    lines = [line for line in stack.log_tail(400).splitlines() if "no_such_table" in line]
+    assert lines, "the PostgreSQL error is not logged"
+    assert any(f"rid={rid}" in line for line in lines), f"no error line names request {rid}: {lines}"
+    assert all(re.match(r"^\d+:worker ", line) for line in lines), f"a log entry spans lines: {lines}"
