@@ -94,12 +94,15 @@ static bool read_and_decode_body(struct request *r)
         }
         buf_append(&raw, chunk, (size_t)got);
     }
-    char err[256];
-    int status = body_decode(raw.data ? raw.data : "", raw.len, r->content_type, r->content_encoding, max,
-                             r->svc->cfg->json_max_depth, &r->body, err, sizeof(err));
+    char err[256], field[128];
+    int status = body_decode_field(raw.data ? raw.data : "", raw.len, r->content_type, r->content_encoding, max,
+                                   r->svc->cfg->json_max_depth, &r->body, field, sizeof(field), err, sizeof(err));
     buf_free(&raw);
     if (status) {
-        fail(r, status, "%s", err);
+        if (field[0])
+            fail_field(r, status, field, "%s", err);
+        else
+            fail(r, status, "%s", err);
         return false;
     }
     if (!r->body && (r->route->flags & ROUTE_JSON_BODY)) {

@@ -75,3 +75,69 @@ def test_postgres_error_log_line_carries_the_request_id(stack, public):
     assert lines, "the PostgreSQL error is not logged"
     assert any(f"rid={rid}" in line for line in lines), f"no error line names request {rid}: {lines}"
     assert all(re.match(r"^\d+:worker ", line) for line in lines), f"a log entry spans lines: {lines}"
+
+
+def test_nul_escape_in_a_job_key_is_400_not_bound_as_the_field(public, scheduler_key):
+    raw = json.dumps(_job_body()).encode().replace(b'"name"', b'"name\\u0000x"')
+    r = _post_job(public, scheduler_key, raw)
+    assert r.status_code == 400, r.text
+    d = r.json()["detail"]
+    assert "name" in d and "NUL" in d, d
+
+
+@pytest.mark.parametrize("over,field", [
+    ({"name": "a\u0000b"}, "name"),
+    ({"schedule_type": "weekly", "schedule_config": {"hour": 8, "minute": 0, "day_of_week": "mon\u0000zzz"}},
+     "day_of_week"),
+    ({"schedule_type": "cron", "schedule_config": {"cron_expression": "* * * * *\u0000x"}}, "cron_expression"),
+    ({"bot_type": "birthday\u0000x"}, "bot_type"),
+    ({"description": "d\u0000"}, "description"),
+])
+def test_nul_escape_anywhere_in_a_job_body_is_400_naming_the_field(public, scheduler_key, over, field):
+    r = _post_job(public, scheduler_key, json.dumps(_job_body(**over)).encode())
+    assert r.status_code == 400, r.text
+    d = r.json()["detail"]
+    assert field in d and "NUL" in d, d
+
+
+@pytest.mark.parametrize("raw", [b'{"next_game_mode":"classic\\u0000zzz","force":true}',
+                                 b'{"next_game_mode\\u0000zzz":"classic","force":true}'])
+def test_nul_escape_in_next_game_mode_is_400_not_classic(stack, public, service_key, raw):
+    """A key is a C string in json-c: "next_game_mode\\u0000zzz" was bound as next_game_mode."""
+    before = stack.sql("SELECT count(*) FROM audit_logs WHERE action = 'places.reset_week'")[0][0]
+    r = public.post("/api/admin/reset-week", data=raw,
+                    headers={"Authorization": f"Bearer {service_key}", "Content-Type": "application/json"})
+    assert r.status_code == 400, r.text
+    b = r.json()
+    assert b["code"] == "INVALID_PARAMS" and "next_game_mode" in b["error"] and "NUL" in b["error"], b
+    after = stack.sql("SELECT count(*) FROM audit_logs WHERE action = 'places.reset_week'")[0][0]
+    assert after == before, "the week was reset"
+
+
+@pytest.mark.parametrize("raw", [b'{"a\\u0000b":1}', b'{"a":["x","y\\u0000"]}', b'"\\u0000"'])
+def test_nul_escape_in_an_echoed_body_is_400(public, raw):
+    r = public.post("/_test/echo", data=raw, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert "NUL" in r.json()["error"], r.text
+
+
+@pytest.mark.parametrize("raw", [b'{"s":"\\ud800"}', b'{"s":"\\udc00"}', b'{"s":"\\ud800x"}',
+                                 b'{"s":"\\ud800\\u0041"}', b'{"s":"\\uDBFF\\uDBFF"}', b'["\\udfff"]'])
+def test_lone_surrogate_escape_is_400_not_replacement_character(public, raw):
+    r = public.post("/_test/echo", data=raw, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert "surrogate" in r.json()["error"], r.text
+
+
+@pytest.mark.parametrize("raw,value", [(b'{"s":"\\\\ud800"}', "\\ud800"), (b'{"s":"\\ud83d\\ude00"}', "\U0001F600")])
+def test_escaped_backslash_and_surrogate_pairs_still_pass(public, raw, value):
+    r = public.post("/_test/echo", data=raw, headers={"Content-Type": "application/json"})
+    assert r.status_code == 200, r.text
+    assert _strict_json(r)["s"] == value
+
+
+def test_lone_surrogate_in_a_job_name_is_400(public, scheduler_key):
+    r = _post_job(public, scheduler_key, json.dumps(_job_body(name="x\ud800")).encode())
+    assert r.status_code == 400, r.text
+    d = r.json()["detail"]
+    assert "name" in d and "surrogate" in d, d
