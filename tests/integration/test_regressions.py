@@ -141,3 +141,21 @@ def test_lone_surrogate_in_a_job_name_is_400(public, scheduler_key):
     assert r.status_code == 400, r.text
     d = r.json()["detail"]
     assert "name" in d and "surrogate" in d, d
+
+
+@pytest.mark.parametrize("expr", ["é * * * *", "1é * * * *", "* * * * mon-é", "@" + "é" * 20,
+                                  "* * * * " + "x" + "é" * 20])
+def test_error_quoting_a_multibyte_cron_value_is_valid_utf8(public, scheduler_key, expr):
+    body = _job_body(schedule_type="cron", schedule_config={"cron_expression": expr})
+    r = _post_job(public, scheduler_key, json.dumps(body, ensure_ascii=False).encode())
+    assert r.status_code == 400, r.text
+    d = _strict_json(r)["detail"]   # raises on a cut character
+    assert "cron_expression" in d, d
+
+
+def test_error_quoting_a_multibyte_day_of_week_is_valid_utf8(public, scheduler_key):
+    body = _job_body(schedule_type="weekly", schedule_config={"hour": 1, "minute": 0, "day_of_week": "x" + "é" * 20})
+    r = _post_job(public, scheduler_key, json.dumps(body, ensure_ascii=False).encode())
+    assert r.status_code == 400, r.text
+    d = _strict_json(r)["detail"]
+    assert "day_of_week" in d, d
