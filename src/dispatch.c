@@ -40,6 +40,21 @@ static void rate_headers(struct request *r, const struct rate_limit *limit, cons
     add_header(r, "X-RateLimit-Reset: %llu", (unsigned long long)g->reset_s);
 }
 
+/* Whether this worker's rate limits are failing open (memcached unreachable): logged once when it
+ * starts and once when it ends, not once per request. */
+static bool failing_open;
+
+static void note_failopen(bool now_failing, const char *setting)
+{
+    if (now_failing == failing_open)
+        return;
+    failing_open = now_failing;
+    if (now_failing)
+        log_warn("rate limits failing open: memcached unavailable (first skipped: %s)", setting);
+    else
+        log_warn("rate limits recovered: memcached answers again");
+}
+
 /* Every rule of the given kind must pass; headers describe the rule closest to refusing. Per-IP
  * rules run before authentication (so refused callers are counted too), per-key rules after it. */
 static bool apply_rate_limits(struct request *r, enum rl_key by)
@@ -55,9 +70,11 @@ static bool apply_rate_limits(struct request *r, enum rl_key by)
         enum rl_outcome o = ratelimit_check(r->svc->mc, rule->bucket, &rule->rule, client_id(r, rule), now, &g);
         if (o == RL_BYPASS) {
             metrics_count(r->svc, M_RL_FAILOPEN);
+            note_failopen(true, rule->setting);
             log_debug("rate limit %s skipped: memcached unavailable", rule->setting);
             continue;
         }
+        note_failopen(false, rule->setting);
         if (o == RL_REJECT) {
             metrics_count(r->svc, M_RL_REJECTED);
             fail(r, 429, "Rate limit exceeded: retry in %ld seconds", g.retry_after_s);
