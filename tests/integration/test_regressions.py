@@ -159,3 +159,19 @@ def test_error_quoting_a_multibyte_day_of_week_is_valid_utf8(public, scheduler_k
     assert r.status_code == 400, r.text
     d = _strict_json(r)["detail"]
     assert "day_of_week" in d, d
+
+
+@pytest.mark.parametrize("listener,path", [("public", "/api/nope"), ("ops", "/api/nope"),
+                                           ("ops", "/api/definitely-not-a-route"), ("public", "/api")])
+def test_unknown_api_path_is_the_generic_not_found(public, ops, listener, path):
+    s = public if listener == "public" else ops
+    r = s.get(path, headers={"X-Forwarded-For": _fresh_ip()})
+    assert r.status_code == 404, r.text
+    assert r.json() == {"error": "Not found"}, r.text
+
+
+@pytest.mark.parametrize("path", ["/api/stats/extra", "/api/logs/1"])
+def test_unknown_path_under_an_ops_prefix_keeps_e006(ops, path):
+    r = ops.get(path, headers={"X-Forwarded-For": _fresh_ip()})
+    assert r.status_code == 404, r.text
+    assert r.json() == {"error": "Not found", "code": "E006"}, r.text
