@@ -4,6 +4,7 @@
 #include "body.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <strings.h>
 #include <zlib.h>
 
@@ -104,6 +105,151 @@ static bool has_non_json_tokens(const char *s, size_t len)
     return false;
 }
 
+static int hex4(const char *s, const char *end)
+{
+    if (end - s < 4)
+        return -1;
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = (char)tolower((unsigned char)s[i]);
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+enum string_fault { SF_NONE, SF_NUL, SF_SURROGATE };
+
+/* The string literal opening at s[0] ('"'): what json-c would turn into a C string it should not.
+ * "\u0000" (a C string ends there) and a surrogate escape without its pair (json-c stores U+FFFD
+ * in its place). Sets *close to the closing quote. */
+static enum string_fault string_fault(const char *s, const char *end, const char **close)
+{
+    enum string_fault fault = SF_NONE;
+    const char *p = s + 1;
+    while (p < end && *p != '"') {
+        if (*p == '\0' && !fault)
+            fault = SF_NUL;
+        if (*p != '\\') {
+            p++;
+            continue;
+        }
+        if (p + 1 < end && p[1] == 'u') {
+            int u = hex4(p + 2, end);
+            p += 6;
+            if (fault || u < 0)
+                continue;
+            if (u == 0) {
+                fault = SF_NUL;
+            } else if (u >= 0xDC00 && u <= 0xDFFF) {
+                fault = SF_SURROGATE;
+            } else if (u >= 0xD800 && u <= 0xDBFF) {
+                int lo = end - p >= 6 && p[0] == '\\' && p[1] == 'u' ? hex4(p + 2, end) : -1;
+                if (lo < 0xDC00 || lo > 0xDFFF)
+                    fault = SF_SURROGATE;
+                else
+                    p += 6;
+            }
+        } else {
+            p += 2;
+        }
+    }
+    *close = p < end ? p : end;
+    return fault;
+}
+
+/* Where the walk of a parsed body is: one frame per open object or array. */
+struct frame {
+    bool object, expect_key;
+    size_t path_len;   /* the path's length where this container's members start */
+    long index;
+};
+
+static void path_set(char *path, size_t cap, size_t at, const char *fmt, ...) PRINTF_LIKE(4, 5);
+
+static void path_set(char *path, size_t cap, size_t at, const char *fmt, ...)
+{
+    if (at >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(path + at, cap - at, fmt, ap);
+    va_end(ap);
+}
+
+/* A string anywhere in a body (a value or a key) must reach C whole: no NUL, no lone surrogate
+ * (CONTRACT 4: strings are valid UTF-8). Runs on text json-c has accepted, so the structure is
+ * valid JSON. On a fault, names the field by its path ("schedule_config.day_of_week", "items[2]";
+ * a key by its path with the key as written) in field and err and returns false. */
+static bool strings_whole(const char *raw, size_t len, int max_depth, char *field, size_t fieldlen, char *err,
+                          size_t errlen)
+{
+    const char *p = raw, *end = raw + len;
+    size_t cap = max_depth > 0 ? (size_t)max_depth + 1 : 1;
+    struct frame *stack = xcalloc(cap, sizeof(*stack));
+    int depth = 0, skipped = 0;
+    char path[128] = "";
+    bool ok = true;
+    for (; p < end && ok; p++) {
+        struct frame *top = depth ? &stack[depth - 1] : NULL;
+        switch (*p) {
+        case '{':
+        case '[':
+            if ((size_t)depth >= cap) {
+                skipped++;   /* json-c refused deeper bodies already */
+                break;
+            }
+            stack[depth] = (struct frame){.object = *p == '{', .expect_key = *p == '{', .path_len = strlen(path)};
+            if (*p == '[')
+                path_set(path, sizeof(path), stack[depth].path_len, "[0]");
+            depth++;
+            break;
+        case '}':
+        case ']':
+            if (skipped) {
+                skipped--;
+            } else if (top) {
+                path[top->path_len < sizeof(path) ? top->path_len : sizeof(path) - 1] = '\0';
+                depth--;
+            }
+            break;
+        case ',':
+            if (top && top->object) {
+                top->expect_key = true;
+            } else if (top) {
+                top->index++;
+                path_set(path, sizeof(path), top->path_len, "[%ld]", top->index);
+            }
+            break;
+        case '"': {
+            const char *close;
+            enum string_fault fault = string_fault(p, end, &close);
+            bool key = top && top->object && top->expect_key;
+            if (key) {
+                top->expect_key = false;
+                int n = (int)(close - p - 1);
+                path_set(path, sizeof(path), top->path_len, "%s%.*s", top->path_len ? "." : "", n, p + 1);
+            }
+            if (fault) {
+                snprintf(field, fieldlen, "%s", path);
+                snprintf(err, errlen, "%s %s", path[0] ? path : "Request body",
+                         fault == SF_NUL ? "must not contain NUL characters"
+                                         : "must be valid UTF-8: it holds an unpaired surrogate escape");
+                ok = false;
+            }
+            p = close;
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    free(stack);
+    return ok;
+}
+
 static bool is_json_type(const char *ct)
 {
     if (!ct)
@@ -119,9 +265,20 @@ static bool is_json_type(const char *ct)
 int body_decode(const char *raw, size_t len, const char *content_type, const char *content_encoding,
                 long max_bytes, int max_depth, json_object **out, char *err, size_t errlen)
 {
+    char field[128];
+    return body_decode_field(raw, len, content_type, content_encoding, max_bytes, max_depth, out, field,
+                             sizeof(field), err, errlen);
+}
+
+int body_decode_field(const char *raw, size_t len, const char *content_type, const char *content_encoding,
+                      long max_bytes, int max_depth, json_object **out, char *field, size_t fieldlen, char *err,
+                      size_t errlen)
+{
     struct buf inflated = {0};
     int status = 0;
     *out = NULL;
+    if (fieldlen)
+        field[0] = '\0';
     if (len == 0)
         return 0;
     if ((long)len > max_bytes) {
@@ -166,6 +323,11 @@ int body_decode(const char *raw, size_t len, const char *content_type, const cha
             snprintf(err, errlen, "Request body nests deeper than %d levels", max_depth);
         else
             snprintf(err, errlen, "Request body is not valid JSON");
+        status = 400;
+        goto out;
+    }
+    if (!strings_whole(raw, len, max_depth, field, fieldlen, err, errlen)) {
+        json_object_put(obj);
         status = 400;
         goto out;
     }

@@ -40,6 +40,21 @@ static void rate_headers(struct request *r, const struct rate_limit *limit, cons
     add_header(r, "X-RateLimit-Reset: %llu", (unsigned long long)g->reset_s);
 }
 
+/* Whether this worker's rate limits are failing open (memcached unreachable): logged once when it
+ * starts and once when it ends, not once per request. */
+static bool failing_open;
+
+static void note_failopen(bool now_failing, const char *setting)
+{
+    if (now_failing == failing_open)
+        return;
+    failing_open = now_failing;
+    if (now_failing)
+        log_warn("rate limits failing open: memcached unavailable (first skipped: %s)", setting);
+    else
+        log_warn("rate limits recovered: memcached answers again");
+}
+
 /* Every rule of the given kind must pass; headers describe the rule closest to refusing. Per-IP
  * rules run before authentication (so refused callers are counted too), per-key rules after it. */
 static bool apply_rate_limits(struct request *r, enum rl_key by)
@@ -55,9 +70,11 @@ static bool apply_rate_limits(struct request *r, enum rl_key by)
         enum rl_outcome o = ratelimit_check(r->svc->mc, rule->bucket, &rule->rule, client_id(r, rule), now, &g);
         if (o == RL_BYPASS) {
             metrics_count(r->svc, M_RL_FAILOPEN);
+            note_failopen(true, rule->setting);
             log_debug("rate limit %s skipped: memcached unavailable", rule->setting);
             continue;
         }
+        note_failopen(false, rule->setting);
         if (o == RL_REJECT) {
             metrics_count(r->svc, M_RL_REJECTED);
             fail(r, 429, "Rate limit exceeded: retry in %ld seconds", g.retry_after_s);
@@ -94,12 +111,15 @@ static bool read_and_decode_body(struct request *r)
         }
         buf_append(&raw, chunk, (size_t)got);
     }
-    char err[256];
-    int status = body_decode(raw.data ? raw.data : "", raw.len, r->content_type, r->content_encoding, max,
-                             r->svc->cfg->json_max_depth, &r->body, err, sizeof(err));
+    char err[256], field[128];
+    int status = body_decode_field(raw.data ? raw.data : "", raw.len, r->content_type, r->content_encoding, max,
+                                   r->svc->cfg->json_max_depth, &r->body, field, sizeof(field), err, sizeof(err));
     buf_free(&raw);
     if (status) {
-        fail(r, status, "%s", err);
+        if (field[0])
+            fail_field(r, status, field, "%s", err);
+        else
+            fail(r, status, "%s", err);
         return false;
     }
     if (!r->body && (r->route->flags & ROUTE_JSON_BODY)) {
@@ -307,6 +327,7 @@ static void run_route(struct request *r)
 void dispatch(struct request *r)
 {
     r->start_us = monotonic_us();
+    log_set_request_id(r->request_id);
     run_route(r);
     if (!r->status)
         fail(r, 500, "Internal error");
@@ -326,6 +347,7 @@ void dispatch(struct request *r)
                  r->x_cache ? r->x_cache : "-", r->key_id[0] ? r->key_id : "-");
         log_raw_line(line);
     }
+    log_set_request_id(NULL);
 }
 
 void dispatch_render_head(struct request *r, struct buf *head)

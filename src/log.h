@@ -6,6 +6,9 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 void log_open(const char *path, const char *level);  /* NULL path: stderr */
 void log_set_role(const char *role);                  /* "master", "worker", "scheduler", "admin" */
+/* While set (the dispatcher sets it for a request's duration; NULL clears it), every line this
+ * process writes carries "rid=ID" after its level, so an error names the request it belongs to. */
+void log_set_request_id(const char *rid);
 pid_t log_pid(void);                                  /* this process's pid, without a syscall per line */
 bool log_enabled(enum log_level level);
 void log_write(enum log_level level, const char *fmt, ...) PRINTF_LIKE(2, 3);

@@ -1,6 +1,7 @@
 /* request.c — reply helpers shared by every handler. */
 #include "guildhall.h"
 #include "request.h"
+#include "body.h"
 #include "db.h"
 #include "envelope.h"
 #include "log.h"
@@ -78,10 +79,42 @@ int reply_text(struct request *r, int status, const char *type, const char *body
     return 0;
 }
 
+/* Copies in to out (outlen > 0) as valid UTF-8: a byte that starts no valid character becomes
+ * U+FFFD; what does not fit is cut where a character ends. */
+static void utf8_scrub(const char *in, char *out, size_t outlen)
+{
+    static const char replacement[] = "\xEF\xBF\xBD";
+    size_t o = 0, len = strlen(in);
+    for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)in[i];
+        size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+        bool ok = n > 0 && i + n <= len && utf8_valid(in + i, n);
+        const char *piece = ok ? in + i : replacement;
+        size_t plen = ok ? n : sizeof(replacement) - 1;
+        if (o + plen >= outlen)
+            break;
+        memcpy(out + o, piece, plen);
+        o += plen;
+        i += ok ? n : 1;
+    }
+    out[o] = '\0';
+}
+
+/* Every error body is valid UTF-8 whatever a message quotes (CONTRACT 4): messages and field
+ * names are scrubbed here, the one place errors are rendered. */
 static void render_failure(struct request *r, int status, const char *msg, const struct field_error *errs, int n)
 {
+    char text[sizeof(errs->message)];
+    struct field_error clean[16];
+    if (n > (int)ARRAY_LEN(clean))
+        n = (int)ARRAY_LEN(clean);
+    utf8_scrub(msg, text, sizeof(text));
+    for (int i = 0; i < n; i++) {
+        utf8_scrub(errs[i].field, clean[i].field, sizeof(clean[i].field));
+        utf8_scrub(errs[i].message, clean[i].message, sizeof(clean[i].message));
+    }
     buf_reset(&r->out);
-    envelope_render(request_family(r), status, msg, errs, n, &r->out);
+    envelope_render(request_family(r), status, text, clean, n, &r->out);
     r->status = status;
     r->out_type = "application/json";
 }

@@ -1,6 +1,7 @@
 /* router.c — path matching against the route table and query-string validation. */
 #include "guildhall.h"
 #include "router.h"
+#include "body.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -319,6 +320,11 @@ static char *query_lookup(const char *query, const char *name, bool *bad)
 
 static bool validate_one(const struct qparam *q, char *raw, struct qvalue *v, char *err, size_t errlen)
 {
+    /* Text values reach PostgreSQL as text parameters, which must be UTF-8 (CONTRACT 4). */
+    if ((q->type == Q_STRING || q->type == Q_ENUM) && !utf8_valid(raw, strlen(raw))) {
+        snprintf(err, errlen, "Invalid parameter: %s must be valid UTF-8", q->name);
+        return false;
+    }
     switch (q->type) {
     case Q_INT: {
         char *end;

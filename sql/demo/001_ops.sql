@@ -33,9 +33,9 @@ WHERE NOT EXISTS (SELECT 1 FROM giveaways);
 
 INSERT INTO audit_logs (user_id, guild_id, action, category, details, created_at)
 SELECT (123456789012345000 + 1 + a % 400)::text, (987654321098765000 + 1 + a % 12)::text,
-       'command_executed', 'user_action',
+       'ops.command_executed', 'user_action',
        jsonb_build_object('command', (ARRAY['help', 'giveaway', 'rank', 'ticket', 'play'])[1 + a % 5],
                           'subcommand', (ARRAY['create', 'list', 'show'])[1 + a % 3]),
        (now() AT TIME ZONE 'UTC') - a * interval '7 minutes'
 FROM generate_series(1, 600) AS a
-WHERE NOT EXISTS (SELECT 1 FROM audit_logs WHERE action = 'command_executed');
+WHERE NOT EXISTS (SELECT 1 FROM audit_logs WHERE action = 'ops.command_executed');

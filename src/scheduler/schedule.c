@@ -18,6 +18,27 @@
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) PRINTF_LIKE(3, 4);
 
+/* The bytes of the UTF-8 character that starts at s (1 for a byte that starts none), within n. */
+static int char_bytes(const char *s, size_t n)
+{
+    unsigned char c = (unsigned char)s[0];
+    size_t k = c >= 0xF0 && c <= 0xF7 ? 4 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 1;
+    return (int)(k < n ? k : n);
+}
+
+/* Drops a character vsnprintf cut short at the end of s. */
+static void cut_partial_char(char *s)
+{
+    size_t len = strlen(s), start = len;
+    while (start > 0 && len - start < 4 && ((unsigned char)s[start - 1] & 0xC0) == 0x80)
+        start--;
+    if (start > 0 && (unsigned char)s[start - 1] >= 0xC0) {
+        start--;
+        if ((size_t)char_bytes(s + start, 4) > len - start)
+            s[start] = '\0';
+    }
+}
+
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
     if (!err || errlen == 0)
@@ -26,6 +47,7 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+    cut_partial_char(err);
 }
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -104,9 +126,16 @@ static const struct {
     {"@hourly", "0 * * * *"},
 };
 
-/* Error text quotes at most this much of the input. */
+/* Error text quotes at most this many bytes of the input, cut where a character starts (the
+ * message is sent as JSON and must stay valid UTF-8). */
 #define QUOTE_MAX 32
-#define QLEN(n) ((int)((n) > QUOTE_MAX ? QUOTE_MAX : (n)))
+static int qlen(const char *s, long n)
+{
+    long k = n > QUOTE_MAX ? QUOTE_MAX : n;
+    while (k > 0 && k < n && ((unsigned char)s[k] & 0xC0) == 0x80)
+        k--;
+    return (int)k;
+}
 
 static bool is_digit(char c)
 {
@@ -147,7 +176,7 @@ static bool cron_value(const struct cron_field *f, const char **p, const char *e
         for (const char *r = s; r < q && v <= 1000; r++)
             v = v * 10 + (*r - '0');
         if (v < f->min || v > f->max) {
-            set_err(err, errlen, "cron_expression: %s field: %.*s is out of range %d-%d", f->name, QLEN(q - s), s,
+            set_err(err, errlen, "cron_expression: %s field: %.*s is out of range %d-%d", f->name, qlen(s, q - s), s,
                     f->min, f->max);
             return false;
         }
@@ -161,7 +190,8 @@ static bool cron_value(const struct cron_field *f, const char **p, const char *e
         if (s == end)
             set_err(err, errlen, "cron_expression: %s field: a value is missing", f->name);
         else
-            set_err(err, errlen, "cron_expression: %s field: unexpected character '%c'", f->name, *s);
+            set_err(err, errlen, "cron_expression: %s field: unexpected character '%.*s'", f->name,
+                    char_bytes(s, (size_t)(end - s)), s);
         return false;
     }
     for (int i = 0; i < f->n_names; i++) {
@@ -172,7 +202,7 @@ static bool cron_value(const struct cron_field *f, const char **p, const char *e
             return true;
         }
     }
-    set_err(err, errlen, "cron_expression: %s field: '%.*s' is not a valid value", f->name, QLEN(q - s), s);
+    set_err(err, errlen, "cron_expression: %s field: '%.*s' is not a valid value", f->name, qlen(s, q - s), s);
     return false;
 }
 
@@ -205,7 +235,7 @@ static bool cron_item(const struct cron_field *f, const char *s, const char *end
             if (f == &cron_fields[F_DOW] && by_name && hi == 0 && lo > 0)
                 hi = 7;
             if (hi < lo) {
-                set_err(err, errlen, "cron_expression: %s field: range %.*s is reversed", f->name, QLEN(p - s), s);
+                set_err(err, errlen, "cron_expression: %s field: range %.*s is reversed", f->name, qlen(s, p - s), s);
                 return false;
             }
             single = false;
@@ -223,7 +253,7 @@ static bool cron_item(const struct cron_field *f, const char *s, const char *end
         for (const char *r = st; r < p && v <= 1000; r++)
             v = v * 10 + (*r - '0');
         if (v < 1 || v > f->max) {
-            set_err(err, errlen, "cron_expression: %s field: step %.*s is out of range 1-%d", f->name, QLEN(p - st),
+            set_err(err, errlen, "cron_expression: %s field: step %.*s is out of range 1-%d", f->name, qlen(st, p - st),
                     st, f->max);
             return false;
         }
@@ -232,8 +262,8 @@ static bool cron_item(const struct cron_field *f, const char *s, const char *end
             hi = f->max;
     }
     if (p != end) {
-        set_err(err, errlen, "cron_expression: %s field: unexpected character '%c' in '%.*s'", f->name, *p,
-                QLEN(end - s), s);
+        set_err(err, errlen, "cron_expression: %s field: unexpected character '%.*s' in '%.*s'", f->name,
+                char_bytes(p, (size_t)(end - p)), p, qlen(s, end - s), s);
         return false;
     }
     for (int v = lo; v <= hi; v += step)
@@ -284,7 +314,7 @@ bool cron_parse(const char *expr, struct cron *out, char *err, size_t errlen)
                 return cron_parse(cron_macros[i].expr, out, err, errlen);
         }
         set_err(err, errlen, "cron_expression: '%.*s' is not supported (use 5 fields, or @hourly, @daily, @weekly, "
-                "@monthly, @yearly)", QLEN(strlen(p)), p);
+                "@monthly, @yearly)", qlen(p, (long)strlen(p)), p);
         return false;
     }
     while (*p) {
@@ -470,12 +500,12 @@ static bool parse_day_of_week(const char *s, uint8_t *out, char *err, size_t err
             hi = week_index(h, (size_t)(b - h));
         }
         if (lo < 0 || hi < 0) {
-            set_err(err, errlen, "schedule_config.day_of_week: '%.*s' is not a day; use %s", QLEN(b - a), a, usage);
+            set_err(err, errlen, "schedule_config.day_of_week: '%.*s' is not a day; use %s", qlen(a, b - a), a, usage);
             return false;
         }
         if (hi < lo) {
             set_err(err, errlen, "schedule_config.day_of_week: range '%.*s' is reversed (the week runs mon..sun)",
-                    QLEN(b - a), a);
+                    qlen(a, b - a), a);
             return false;
         }
         for (int i = lo; i <= hi; i++)

@@ -13,6 +13,7 @@ one slow request does not block the rest of the pool.
 
 import os
 import random
+import re
 import signal
 import threading
 import time
@@ -408,6 +409,49 @@ def test_memcached_down_then_back(stack, public, ops, user_id):
 
     assert wait_until(lambda: ops.get("/health", timeout=TIMEOUT).json()["status"] == "healthy", 5.0, 0.2), \
         "/health did not become healthy again"
+
+
+def test_rate_limit_fail_open_is_logged_once_when_it_starts_and_once_when_it_recovers(stack, public):
+    """Each worker logs one warn line when its rate limits start failing open (memcached
+    unreachable) and one when they work again, not one line per request."""
+    def limited():
+        return public.get("/_test/limited", headers={"X-Forwarded-For": fresh_ip()}, timeout=TIMEOUT)
+
+    def lines_since(offset, word):
+        with open(stack.log_file, "rb") as fh:
+            fh.seek(offset)
+            text = fh.read().decode("utf-8", "replace")
+        counts = {}
+        for line in text.splitlines():
+            m = re.match(r"^(\d+):worker \S+ warn .*" + word, line)
+            if m:
+                counts[int(m.group(1))] = counts.get(int(m.group(1)), 0) + 1
+        return counts
+
+    def limiting_everywhere():
+        served = each_worker(stack, limited)
+        return served if all("X-RateLimit-Limit" in r.headers for rs in served.values() for r in rs) else None
+
+    # every worker limits normally first (an earlier test may have left one failing open)
+    assert wait_until(limiting_everywhere, 5.0, 0.2), "rate limits do not work before memcached is stopped"
+    start = os.path.getsize(stack.log_file)
+    try:
+        stack.mc_stop()
+        served = each_worker(stack, limited)
+        each_worker(stack, limited)
+        for rs in served.values():
+            assert all(r.status_code == 200 for r in rs), [r.status_code for r in rs]
+        failing = lines_since(start, "failing open")
+        assert failing == {pid: 1 for pid in served}, f"failing-open lines per worker: {failing}"
+    finally:
+        stack.mc_start()
+    back = os.path.getsize(stack.log_file)
+    served = wait_until(limiting_everywhere, 5.0, 0.2)
+    assert served, "rate limits do not work again after memcached came back"
+    each_worker(stack, limited)
+    recovered = lines_since(back, "recovered")
+    assert recovered == {pid: 1 for pid in served}, f"recovery lines per worker: {recovered}"
+    assert not lines_since(back, "failing open"), "failing open logged again after the recovery"
 
 
 # ---------------------------------------------------------------------- 6. SIGTERM drain (last)

@@ -638,8 +638,8 @@ def test_logs_bad_parameters_are_400_e004(ops, new_ip, params, field):
 
 
 # ====================================================================== unknown paths, methods
-@pytest.mark.parametrize("path", ["/api/definitely-not-a-route", "/api/stats/extra", "/api/logs/1"])
-def test_unknown_api_path_is_404_e006(ops, new_ip, path):
+@pytest.mark.parametrize("path", ["/api/stats/extra", "/api/logs/1", "/api/health/x", "/metrics/x"])
+def test_unknown_path_under_an_ops_prefix_is_404_e006(ops, new_ip, path):
     r = ops.get(path, headers=xff(new_ip()))
     assert r.status_code == 404, r.text
     b = assert_json(r)

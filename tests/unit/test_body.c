@@ -94,6 +94,55 @@ static void invalid_utf8_is_400(void **state)
     json_object_put(o);
 }
 
+/* decode() naming the field at fault; the message in err. */
+static int decode_named(const char *raw, char *field, char *err)
+{
+    json_object *o = NULL;
+    int st = body_decode_field(raw, strlen(raw), "application/json", NULL, 4096, 32, &o, field, 128, err, 256);
+    json_object_put(o);
+    return st;
+}
+
+/* Regression: "a\u0000b" reached handlers as "a" (json-c keeps the NUL; C strings end at it). */
+static void nul_escape_anywhere_is_400_naming_the_field(void **state)
+{
+    char field[128], err[256];
+    assert_int_equal(decode_named("{\"name\":\"a\\u0000b\"}", field, err), 400);
+    assert_string_equal(field, "name");
+    assert_string_equal(err, "name must not contain NUL characters");
+    assert_int_equal(decode_named("{\"a\":1,\"cfg\":{\"x\":[1,{\"d\":\"mon\\u0000\"}]}}", field, err), 400);
+    assert_string_equal(field, "cfg.x[1].d");
+    assert_string_equal(err, "cfg.x[1].d must not contain NUL characters");
+    assert_int_equal(decode_named("{\"k\\u0000\":1}", field, err), 400);
+    assert_string_equal(field, "k\\u0000");
+    assert_int_equal(decode_named("[\"ok\",\"\\u0000\"]", field, err), 400);
+    assert_string_equal(field, "[1]");
+    assert_int_equal(decode_named("\"\\u0000\"", field, err), 400);
+    assert_string_equal(field, "");
+    assert_string_equal(err, "Request body must not contain NUL characters");
+    /* an escaped backslash before u0000 is text, not an escape */
+    assert_int_equal(decode_named("{\"s\":\"\\\\u0000\",\"t\":\"\\u0001\"}", field, err), 0);
+    assert_string_equal(field, "");
+}
+
+/* Regression: json-c stored a lone surrogate escape as U+FFFD; CONTRACT 4 wants valid UTF-8. */
+static void lone_surrogate_escape_is_400(void **state)
+{
+    char field[128], err[256];
+    const char *bad[] = {"{\"s\":\"\\ud800\"}", "{\"s\":\"\\udc00\"}", "{\"s\":\"\\uD800x\"}",
+                         "{\"s\":\"\\ud800\\u0041\"}", "{\"s\":\"\\udbff\\udbff\"}", "{\"s\":\"\\ude00\\ud83d\"}",
+                         "{\"s\":\"\\ud800\\\\udc00\"}", "{\"s\":\"a\\ud800\"}"};
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        assert_int_equal(decode_named(bad[i], field, err), 400);
+        assert_string_equal(field, "s");
+        assert_non_null(strstr(err, "surrogate"));
+    }
+    const char *good[] = {"{\"s\":\"\\ud83d\\ude00\"}", "{\"s\":\"\\uD83D\\uDE00\"}", "{\"s\":\"\\\\ud800\"}",
+                          "{\"s\":\"\\\\\\\\ud800\"}", "{\"s\":\"\\ufffd\\ud7ff\\ue000\"}"};
+    for (size_t i = 0; i < ARRAY_LEN(good); i++)
+        assert_int_equal(decode_named(good[i], field, err), 0);
+}
+
 static void gzip_bodies_are_inflated(void **state)
 {
     unsigned char z[256];
@@ -135,6 +184,8 @@ int main(void)
         cmocka_unit_test(wrong_content_type_is_415),
         cmocka_unit_test(depth_32_passes_and_33_fails),
         cmocka_unit_test(invalid_utf8_is_400),
+        cmocka_unit_test(nul_escape_anywhere_is_400_naming_the_field),
+        cmocka_unit_test(lone_surrogate_escape_is_400),
         cmocka_unit_test(gzip_bodies_are_inflated),
         cmocka_unit_test(gzip_bomb_is_413),
     };

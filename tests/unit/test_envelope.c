@@ -1,6 +1,9 @@
 /* test_envelope.c — each family's error body, parsed back to check its exact shape. */
 #include "unit.h"
 #include "envelope.h"
+#include "body.h"
+#undef fail   /* cmocka's; request.h declares guildhall's fail() */
+#include "request.h"
 #include "schema.h"
 #include "api/mikros/mikros.h"
 #include "api/ops/ops.h"
@@ -129,6 +132,23 @@ static void messages_are_escaped(void **state)
     json_object_put(o);
 }
 
+/* Regression: an error message quoting part of a character was sent as invalid UTF-8. fail()
+ * renders every error, so it scrubs: a stray byte becomes U+FFFD, valid characters stay. */
+static void failures_render_valid_utf8_whatever_they_quote(void **state)
+{
+    struct request r = {.family = &family_roblox};
+    assert_int_equal(fail(&r, 400, "cut \xc3 stray \xff\xfe caf\xc3\xa9 \xed\xa0\x80 end"), -1);
+    assert_true(utf8_valid(r.out.data, r.out.len));
+    json_object *o = json_tokener_parse(r.out.data);
+    assert_non_null(o);
+    assert_string_equal(str(o, "error", NULL), "cut \xef\xbf\xbd stray \xef\xbf\xbd\xef\xbf\xbd caf\xc3\xa9 "
+                                               "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd end");
+    json_object_put(o);
+    assert_int_equal(fail_field(&r, 400, "f\xc3", "f\xc3 is bad"), -1);
+    assert_true(utf8_valid(r.out.data, r.out.len));
+    request_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -139,6 +159,7 @@ int main(void)
         cmocka_unit_test(roblox_validation_lists_the_field),
         cmocka_unit_test(code_tables_are_complete),
         cmocka_unit_test(messages_are_escaped),
+        cmocka_unit_test(failures_render_valid_utf8_whatever_they_quote),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -89,10 +89,11 @@ static void unknown_paths_belong_to_their_prefix_family(void **state)
     } cases[] = {
         {"/api/gamestats/nope", &family_mikros},     {"/api/archives/x/y/z", &family_places},
         {"/scheduler/nope", &family_scheduler},       {"/api/v1/x", &family_roblox},
-        {"/api/game-ads", &family_roblox},            {"/api/unknown", &family_ops},
+        {"/api/game-ads", &family_roblox},            {"/api/unknown", &family_generic},
         {"/elsewhere", &family_generic},              {"/api/leaderboards/x", &family_mikros},
-        {"/api/leaderboard/current", &family_places}, {"/api/archivesx", &family_ops},
-        {"/_test/nope", &family_generic},
+        {"/api/leaderboard/current", &family_places}, {"/api/archivesx", &family_generic},
+        {"/_test/nope", &family_generic},            {"/api", &family_generic},
+        {"/api/stats/x", &family_ops},                {"/api/logs", &family_ops},
     };
     for (size_t i = 0; i < ARRAY_LEN(cases); i++)
         if (family_for_path(cases[i].path) != cases[i].family)

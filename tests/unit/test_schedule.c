@@ -7,6 +7,7 @@
 #include "unit.h"
 #include <time.h>
 #include "scheduler/schedule.h"
+#include "body.h"
 
 /* "2025-01-15T10:07:30" (UTC) to Unix seconds; "none" is -1. */
 static int64_t ts(const char *iso)
@@ -476,6 +477,41 @@ static const struct config_error_case config_errors[] = {
     {SCHEDULE_CRON, "{\"cron_expression\":\"0 8 * * *\",\"hour\":8}", "schedule_config.hour is not a known field"},
 };
 
+/* Regression: messages quoting the input cut it by bytes, so "\xc3\xa9 * * * *" got a message quoting
+ * one byte of \xc3\xa9 (invalid UTF-8 in a JSON reply). A character is quoted whole or not at all. */
+static void error_quotes_cut_at_character_boundaries(void **state)
+{
+    static const struct parse_error_case cases[] = {
+        {"\xc3\xa9 * * * *", "cron_expression: minute field: unexpected character '\xc3\xa9'"},
+        {"1\xc3\xa9 * * * *", "cron_expression: minute field: unexpected character '\xc3\xa9' in '1\xc3\xa9'"},
+        {"* * * * mon-\xc3\xa9", "cron_expression: day-of-week field: unexpected character '\xc3\xa9'"},
+        /* "@" and 20 × é: the 32-byte quote would end inside the 16th é */
+        {"@\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", "cron_expression: '@\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9' is not supported (use 5 fields, or @hourly, @daily, "
+                    "@weekly, @monthly, @yearly)"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        struct cron c;
+        char err[256] = "";
+        assert_false(cron_parse(cases[i].expr, &c, err, sizeof(err)));
+        if (strcmp(err, cases[i].want) != 0)
+            fail_msg("\"%s\": got \"%s\", want \"%s\"", cases[i].expr, err, cases[i].want);
+        assert_true(utf8_valid(err, strlen(err)));
+    }
+    /* a buffer that ends inside a character drops the character */
+    struct cron c;
+    char small[55];
+    assert_false(cron_parse("\xc3\xa9 * * * *", &c, small, sizeof(small)));
+    assert_string_equal(small, "cron_expression: minute field: unexpected character '");
+
+    json_object *config = parse_json("{\"day_of_week\":\"x\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"}"), *norm;
+    struct schedule s;
+    char err[256] = "";
+    assert_false(schedule_parse(SCHEDULE_WEEKLY, config, &s, &norm, err, sizeof(err)));
+    assert_string_equal(err, "schedule_config.day_of_week: 'x\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9' is not a day; use names mon..sun separated "
+                             "by commas, like \"mon,wed,fri\"");
+    json_object_put(config);
+}
+
 static void config_errors_name_the_field(void **state)
 {
     for (size_t i = 0; i < ARRAY_LEN(config_errors); i++) {
@@ -586,6 +622,7 @@ int main(void)
         cmocka_unit_test(cron_next_table),
         cmocka_unit_test(cron_equivalent_spellings),
         cmocka_unit_test(cron_parse_errors),
+        cmocka_unit_test(error_quotes_cut_at_character_boundaries),
         cmocka_unit_test(cron_next_matches_brute_force),
         cmocka_unit_test(cron_next_performance),
         cmocka_unit_test(type_names),

@@ -106,6 +106,25 @@ static void strings_are_decoded_and_bounded(void **state)
     query_values_free(spec, v);
 }
 
+/* Regression: a query value that is not UTF-8 went to PostgreSQL and came back a 500. */
+static void invalid_utf8_in_a_text_value_is_refused_naming_it(void **state)
+{
+    struct qvalue v[MAX_QPARAMS];
+    char err[256];
+    assert_false(check(spec, "name=%ff", v, err));
+    assert_string_equal(err, "Invalid parameter: name must be valid UTF-8");
+    query_values_free(spec, v);
+    assert_false(check(spec, "name=ab%c3", v, err));
+    assert_non_null(strstr(err, "name must be valid UTF-8"));
+    query_values_free(spec, v);
+    assert_false(check(spec, "category=%ed%a0%80", v, err));   /* a UTF-16 surrogate, encoded */
+    assert_string_equal(err, "Invalid parameter: category must be valid UTF-8");
+    query_values_free(spec, v);
+    assert_true(check(spec, "name=%c3%a9t%c3%a9", v, err));
+    assert_string_equal(v[3].s, "\xc3\xa9t\xc3\xa9");
+    query_values_free(spec, v);
+}
+
 static void canonical_form_is_order_independent(void **state)
 {
     struct qvalue v[MAX_QPARAMS];
@@ -132,6 +151,7 @@ int main(void)
         cmocka_unit_test(enums_name_the_accepted_values),
         cmocka_unit_test(timestamps_accept_offsets_and_convert_to_utc),
         cmocka_unit_test(strings_are_decoded_and_bounded),
+        cmocka_unit_test(invalid_utf8_in_a_text_value_is_refused_naming_it),
         cmocka_unit_test(canonical_form_is_order_independent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,7 +20,7 @@ DB_STMT(discord_counts, 0, true, "SELECT (SELECT count(*) FROM guilds), (SELECT 
 DB_STMT(schema_version, 0, true,
         "SELECT coalesce((SELECT max(version) FROM schema_migrations), 0)");
 DB_STMT(command_counts, 0, true,
-        "SELECT details->>'command', count(*) FROM audit_logs WHERE action = 'command_executed' "
+        "SELECT details->>'command', count(*) FROM audit_logs WHERE action = 'ops.command_executed' "
         "AND details ? 'command' GROUP BY 1 ORDER BY 1");
 DB_STMT(stats_json, 0, true,
         "SELECT json_build_object("
@@ -39,7 +39,7 @@ DB_STMT(stats_json, 0, true,
         "    WHERE created_at > now() - interval '1 day' AND guild_id <> '0'),"
         " 'top_commands', (SELECT coalesce(json_agg(json_build_object('command', command, 'count', n)), '[]')"
         "    FROM (SELECT details->>'command' AS command, count(*) AS n FROM audit_logs"
-        "          WHERE action = 'command_executed' AND details ? 'command'"
+        "          WHERE action = 'ops.command_executed' AND details ? 'command'"
         "          GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10) t))::text");
 /* Newest first; `before` compares at the millisecond precision the entries are shown with. */
 DB_STMT(logs_json, 5, true,

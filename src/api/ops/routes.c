@@ -54,8 +54,9 @@ static void ops_render_error(const struct error_reply *e, struct buf *out)
     envelope_emit(o, out);
 }
 
-static const char *const ops_prefixes[] = {"/api", "/api/stats", "/api/logs", "/api/health", "/health",
-                                           "/ready", "/metrics", NULL};
+/* The spec's paths only: an unknown path elsewhere under /api is no family's (CONTRACT 1). */
+static const char *const ops_prefixes[] = {"/api/stats", "/api/logs", "/api/health", "/health", "/ready", "/metrics",
+                                           NULL};
 static struct rate_limit *const ops_limits[] = {&ops_minute, &ops_hour, NULL};
 
 const struct family family_ops = {
