@@ -81,3 +81,25 @@ def test_master_does_not_kill_healthy_workers_under_load(stack, settings):
     assert metric(stack, "guildhall_worker_timeouts_total") == timeouts
     assert metric(stack, "guildhall_worker_restarts_total") == restarts
     assert "Non-2xx" not in run.stdout and "Socket errors" not in run.stdout, run.stdout
+
+
+def test_nchan_publisher_is_not_reachable_over_tcp(stack):
+    """#13: anything on the host could publish places events with a POST to the ops listener's
+    /_nchan/pub/places. The publisher now listens only on a unix socket in a private directory,
+    which the outbox reaches with nchan_publish_url = unix:SOCKET:/_nchan/pub/places; the places
+    events still reach subscribers (test_places_events.py)."""
+    forged = '{"type":"week_reset","archive_id":"forged"}'
+    for base in (stack.ops, stack.public):
+        for method in ("POST", "GET"):
+            r = requests.request(method, f"{base}/_nchan/pub/places", data=forged, timeout=5,
+                                 headers={"Content-Type": "application/json",
+                                          "X-EventSource-Event": "week_reset"})
+            assert r.status_code == 404, (base, method, r.status_code, r.text)
+            assert r.json() == {"error": "Not found"}, r.text
+    sock = stack.env.get("NCHAN_SOCKET")
+    assert sock, "stack.env names the nchan publisher's socket"
+    with open(stack.config) as f:
+        assert f"nchan_publish_url = unix:{sock}:/_nchan/pub/places\n" in f.read()
+    mode = os.stat(os.path.dirname(sock)).st_mode & 0o777
+    assert mode == 0o700, f"the socket's directory is {oct(mode)}"
+
