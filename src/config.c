@@ -58,7 +58,9 @@ static const struct config_key keys[] = {
     {"webhook_error_url", S(webhook_error_url), "", 0, 0, "Discord webhook for critical errors (empty: off)."},
     {"webhook_audit_url", S(webhook_audit_url), "", 0, 0, "Discord webhook for audit entries (empty: off)."},
     {"nchan_publish_url", S(nchan_publish_url), "", 0, 0,
-     "nginx nchan publisher location for places events (/api/ws, /api/events); empty: events are not sent."},
+     "nginx nchan publisher location for places events (/api/ws, /api/events), "
+     "as unix:/path/to.sock:/location (nginx's publisher listens on a unix socket only) or an http:// URL; "
+     "empty: events are not sent."},
     {"scheduler_birthday_webhook_url", S(scheduler_birthday_webhook_url), "", 0, 0,
      "The birthday bot's endpoint: birthday jobs POST their bot_config here (empty: such runs fail)."},
     {"scheduler_visitor_webhook_url", S(scheduler_visitor_webhook_url), "", 0, 0,

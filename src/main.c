@@ -16,7 +16,7 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: guildhalld [-c FILE] [--workers N] [--scheduler on|off] [--listen ADDR]\n"
-                 "                  [--print-routes] [--print-config-docs] [--version]\n");
+                 "                  [--print-routes] [--print-prefixes] [--print-config-docs] [--version]\n");
 }
 
 static void print_routes(void)
@@ -26,6 +26,17 @@ static void print_routes(void)
     for (size_t i = 0; i < n; i++)
         if (!(t[i].flags & ROUTE_TEST_ONLY))
             printf("%s %s %s\n", t[i].method, t[i].path, t[i].family->name);
+}
+
+/* One "PREFIX FAMILY" line per URL prefix a family owns: scripts/stack renders nginx's map of a
+ * path to the envelope of nginx's own error pages from it. */
+static void print_prefixes(void)
+{
+    size_t n;
+    const struct family *const *f = routes_families(&n);
+    for (size_t i = 0; i < n; i++)
+        for (const char *const *p = f[i]->prefixes; p && *p; p++)
+            printf("%s %s\n", *p, f[i]->name);
 }
 
 /* libfcgi reads its poll waits from the environment; ours come from the configuration. */
@@ -61,6 +72,7 @@ int main(int argc, char **argv)
         {"scheduler", required_argument, NULL, 's'}, {"listen", required_argument, NULL, 'l'},
         {"print-routes", no_argument, NULL, 'R'},    {"print-config-docs", no_argument, NULL, 'D'},
         {"version", no_argument, NULL, 'V'},         {"help", no_argument, NULL, 'h'},
+        {"print-prefixes", no_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     const char *path = NULL, *workers = NULL, *scheduler = NULL, *listen_addr = NULL;
@@ -78,6 +90,7 @@ int main(int argc, char **argv)
                 return 1;
             config_print_docs(stdout);
             return 0;
+        case 'P': print_prefixes(); return 0;
         case 'V': printf("guildhalld %s\n", GH_VERSION); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;

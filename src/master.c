@@ -65,6 +65,7 @@ static int spawn_worker(struct master *m)
     si->state = SLOT_STARTING;
     si->generation = m->generation;
     si->route = 0;
+    atomic_store(&si->request, 0);
     pid_t pid = fork();
     if (pid < 0) {
         log_error("fork failed: %s", strerror(errno));
@@ -188,15 +189,19 @@ static void reap(struct master *m)
 
 static void kill_stuck_workers(struct master *m)
 {
-    uint64_t limit = (uint64_t)m->cfg->request_timeout * 1000000u, now = monotonic_us();
+    uint64_t limit = (uint64_t)m->cfg->request_timeout * 1000000u;
     for (int s = FIRST_WORKER_SLOT; s < MAX_SLOTS; s++) {
         struct slot_info *si = &m->shm->slots[s];
-        if (si->pid && si->state == SLOT_BUSY && now - si->req_start_us > limit) {
+        if (!si->pid || si->state == SLOT_FREE)
+            continue;
+        uint64_t word = atomic_load(&si->request);   /* the busy flag and its start, together */
+        if (slot_request_stuck(word, monotonic_us(), limit)) {
             log_error("worker %d exceeded request_timeout (%ds) on route #%d; killing it", (int)si->pid,
                       m->cfg->request_timeout, si->route);
             m->shm->worker_timeouts++;
             kill(si->pid, SIGKILL);
             si->state = SLOT_FREE;   /* reaped as a crash */
+            atomic_store(&si->request, 0);
         }
     }
 }

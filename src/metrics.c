@@ -51,6 +51,14 @@ void metrics_request(struct services *svc, int route_index, int fam, int status,
     sc->dur_sum_us[fam] += dur_us;
 }
 
+bool slot_request_stuck(uint64_t word, uint64_t now_us, uint64_t limit_us)
+{
+    if (!(word & 1))
+        return false;
+    int64_t age = (int64_t)now_us - (int64_t)(word >> 1);
+    return age > (int64_t)limit_us;
+}
+
 uint64_t metrics_sum(const struct shm *shm, enum counter c)
 {
     uint64_t total = 0;

@@ -4,6 +4,10 @@
 #ifndef GH_METRICS_H
 #define GH_METRICS_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "services.h"
 
 #define SLOT_MASTER 0
@@ -31,7 +35,9 @@ struct slot_info {
     volatile int state;
     volatile int generation;          /* configuration generation (SIGHUP count) */
     volatile int route;               /* route being served, for the master's log when it dies */
-    volatile uint64_t req_start_us;   /* monotonic */
+    /* The request the worker is serving, written by the worker and read by the master in one go
+     * (slot_request_word): a busy flag and its monotonic start, never one without the other. */
+    _Atomic uint64_t request;
     volatile uint64_t served;
 };
 
@@ -59,6 +65,16 @@ struct shm {
 struct metric_route {
     const char *family, *path, *method;
 };
+
+/* The slot's request word: bit 0 set while a request is served, bits 1..63 its monotonic start (µs). */
+static inline uint64_t slot_request_word(bool busy, uint64_t start_us)
+{
+    return start_us << 1 | (busy ? 1u : 0u);
+}
+/* The master's decision (kill_stuck_workers): does the request in `word` run for longer than
+ * limit_us at now_us? Not busy: no. The age is signed: a request that started after `now` was
+ * read is young, not 2^64 µs old. */
+bool slot_request_stuck(uint64_t word, uint64_t now_us, uint64_t limit_us);
 
 struct shm *shm_create(void);
 void metrics_count(struct services *svc, enum counter c);

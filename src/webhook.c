@@ -34,9 +34,30 @@ bool webhook_post_with(const char *url, const char *json, const char *header, in
     return post(url, json, header, timeout_ms, NULL, err, errlen);
 }
 
+bool webhook_unix_url(const char *url, char *sock, size_t socklen, char *http, size_t httplen)
+{
+    if (strncmp(url, "unix:", 5) != 0)
+        return false;
+    const char *path = url + 5, *sep = strrchr(path, ':');
+    if (!sep || sep == path || sep[1] != '/' || (size_t)(sep - path) >= socklen)
+        return false;
+    int n = snprintf(http, httplen, "http://localhost%s", sep + 1);
+    if (n < 0 || (size_t)n >= httplen)
+        return false;
+    memcpy(sock, path, (size_t)(sep - path));
+    sock[sep - path] = '\0';
+    return true;
+}
+
 static bool post(const char *url, const char *json, const char *header, int timeout_ms, struct buf *reply,
                  char *err, size_t errlen)
 {
+    char sock[256], http[1024];
+    bool unix_socket = !strncmp(url, "unix:", 5);
+    if (unix_socket && !webhook_unix_url(url, sock, sizeof(sock), http, sizeof(http))) {
+        snprintf(err, errlen, "malformed unix: URL (unix:/path/to.sock:/location)");
+        return false;
+    }
     CURL *c = curl_easy_init();
     if (!c) {
         snprintf(err, errlen, "curl_easy_init failed");
@@ -45,7 +66,9 @@ static bool post(const char *url, const char *json, const char *header, int time
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
     if (header)
         hdrs = curl_slist_append(hdrs, header);
-    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_URL, unix_socket ? http : url);
+    if (unix_socket)
+        curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);

@@ -124,11 +124,12 @@ void worker_main(const struct config *cfg, int listen_fd, struct shm *shm, int s
                 usleep(10000);
             continue;
         }
-        me->req_start_us = monotonic_us();
+        atomic_store(&me->request, slot_request_word(true, monotonic_us()));
         me->state = SLOT_BUSY;
         serve(&req, &svc);
         FCGX_Finish_r(&req);
         me->state = SLOT_IDLE;
+        atomic_store(&me->request, slot_request_word(false, 0));
         me->served = ++served;
         if (cfg->max_requests && served >= (uint64_t)cfg->max_requests) {
             log_info("recycling after %llu requests", (unsigned long long)served);
