@@ -14,6 +14,7 @@ struct db {
     uint64_t next_attempt_us;
     uint8_t prepared[MAX_STMTS];
     char sqlstate[6];
+    char detail[128];        /* DETAIL of the last failure with one of our codes (GH…) */
     bool in_transaction;     /* between BEGIN and COMMIT/ROLLBACK */
     bool transaction_lost;   /* the connection died inside it: fail until ROLLBACK */
 };
@@ -96,9 +97,15 @@ const char *db_error_state(const struct db *db)
     return db->sqlstate;
 }
 
+const char *db_error_detail(const struct db *db)
+{
+    return db->detail;
+}
+
 PGresult *db_exec(struct db *db, struct db_stmt *stmt, const char *const *params, enum db_status *st)
 {
     db->sqlstate[0] = '\0';
+    db->detail[0] = '\0';
     if (!stmt->id) {
         if (next_stmt_id >= MAX_STMTS) {
             log_error("too many prepared statements");
@@ -127,7 +134,10 @@ PGresult *db_exec(struct db *db, struct db_stmt *stmt, const char *const *params
         bool lost = PQstatus(db->conn) != CONNECTION_OK;
         const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
         snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state ? state : "");
-        if (strncmp(db->sqlstate, "GH", 2) != 0)
+        const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+        if (!strncmp(db->sqlstate, "GH", 2))
+            snprintf(db->detail, sizeof(db->detail), "%s", detail ? detail : "");
+        else
             log_error("query failed%s: %s", lost ? " (connection lost)" : "",
                       res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn));
         PQclear(res);

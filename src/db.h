@@ -33,5 +33,7 @@ PGconn *db_conn(struct db *db);
 /* SQLSTATE of the last DB_FAILED statement ("" if none): lets handlers map our own
  * RAISE codes (GHMOD, GHBUD, …) to 4xx answers. */
 const char *db_error_state(const struct db *db);
+/* The DETAIL that came with such a code ("" if none), for the codes that carry data (GHCDN). */
+const char *db_error_detail(const struct db *db);
 
 #endif

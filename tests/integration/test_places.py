@@ -14,6 +14,7 @@ import struct
 import time
 import uuid
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -81,9 +82,27 @@ def new_user(stack, faction=None):
     return uid
 
 
+def no_cooldown(stack, statement, *params):
+    """Runs statement (placements straight into PostgreSQL) in one transaction in which no mode has a
+    cooldown (place_pixel enforces it, sql/008_places_cooldown.sql): one placer may place many pixels
+    at once, and whatever cooldown it has is neither checked nor renewed. The modes are put back before
+    the commit, so no one else ever sees the change."""
+    import psycopg2
+
+    conn = psycopg2.connect(stack.dsn)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("CREATE TEMP TABLE saved_modes ON COMMIT DROP AS SELECT id, rules FROM game_modes")
+            cur.execute("""UPDATE game_modes SET rules = rules || '{"cooldown_ms": 0}'""")
+            cur.execute(statement, params or None)
+            cur.execute("UPDATE game_modes m SET rules = s.rules FROM saved_modes s WHERE s.id = m.id")
+    finally:
+        conn.close()
+
+
 def place(stack, x, y, color, agent=None, user=None):
     """A placement straight into PostgreSQL (no cooldown): place_pixel(user, agent, x, y, color)."""
-    stack.sql("SELECT place_pixel(%s::uuid, %s::uuid, %s, %s, %s)", user, agent, x, y, color)
+    no_cooldown(stack, "SELECT place_pixel(%s::uuid, %s::uuid, %s, %s, %s)", user, agent, x, y, color)
 
 
 def current_week(stack):
@@ -722,7 +741,9 @@ def test_place_pixel_201_then_cooldown_429(stack, public, svc):
     r = public.post("/api/canvas/pixels", json={"x": x, "y": y, "color": 7}, headers=ip_headers(key=key))
     assert r.status_code == 429, r.text
     assert r.json()["code"] == "RATE_LIMIT"
-    assert 1 <= int(r.headers["Retry-After"]) <= 30
+    # until next_placement_at: 30 s from placed_at rounded up to the whole second, so up to 31 s
+    assert 1 <= int(r.headers["Retry-After"]) <= 31
+    assert r.json()["error"] == f"Cooldown: the next placement is allowed at {body['next_placement_at']}", r.text
     assert r.headers["Cache-Control"] == "no-store"
     # validation comes before the cooldown: a bad request while cooling down is still a 400
     r = public.post("/api/canvas/pixels", json={"x": x, "y": y, "color": 16}, headers=ip_headers(key=key))
@@ -766,6 +787,78 @@ def test_invalid_pixel_requests_are_400_and_do_not_consume_the_cooldown(stack, p
     assert r.status_code == 201, f"a rejected request consumed the cooldown: {r.text}"
 
 
+# places cooldown: it lived in memcached, whose TTL is whole seconds (a placement up to a second
+# before the announced next_placement_at got in) and which took it along when it went down (no
+# cooldown at all). It is now checked and taken inside place_pixel, in PostgreSQL.
+def pixel_placer(stack, public, svc):
+    if current_week(stack)[1] != "classic":
+        reset(public, svc, "classic")
+    agent = new_agent(stack)
+    return agent, new_key(stack, "places_agent", f"agent:{agent}")
+
+
+def stored_cooldown(stack, agent):
+    rows = stack.sql("SELECT next_placement_at FROM placer_cooldowns WHERE placer_type = 'agent' AND placer_id = %s",
+                     agent)
+    return rows[0][0] if rows else None
+
+
+def test_pixel_cooldown_is_enforced_while_memcached_is_down(stack, public, svc):
+    agent, key = pixel_placer(stack, public, svc)
+    try:
+        stack.mc_stop()
+        codes = [public.post("/api/canvas/pixels", json={"x": 20 + i, "y": 20, "color": 3},
+                             headers=ip_headers(key=key)).status_code for i in range(5)]
+    finally:
+        stack.mc_start()
+    assert codes == [201, 429, 429, 429, 429], f"the cooldown failed open without memcached: {codes}"
+    assert stack.sql("SELECT count(*) FROM pixel_placements WHERE agent_id = %s", agent) == [(1,)]
+
+
+def test_pixel_cooldown_holds_until_the_announced_next_placement_at(stack, public, svc):
+    agent, key = pixel_placer(stack, public, svc)
+    r = public.post("/api/canvas/pixels", json={"x": 30, "y": 30, "color": 4}, headers=ip_headers(key=key))
+    assert r.status_code == 201, r.text
+    announced = parse_ts(r.json()["next_placement_at"])
+    # classic's 30000 ms from the exact placed_at, rounded up to the whole second the API writes
+    (placed,) = stack.sql("SELECT placed_at FROM pixel_placements WHERE agent_id = %s", agent)[0]
+    assert timedelta(seconds=30) <= announced - placed < timedelta(seconds=31), (placed, announced)
+    assert stored_cooldown(stack, agent) == announced, "the cooldown must end exactly when the 201 says"
+
+    # As if 29.2 s had gone by: the stored instant 800 ms ahead (not a whole second: memcached could
+    # not hold that). Before it every placement is refused, after it one is allowed.
+    (until,) = stack.sql("UPDATE placer_cooldowns SET next_placement_at = clock_timestamp() + interval '800 ms' "
+                         "WHERE placer_type = 'agent' AND placer_id = %s RETURNING next_placement_at", agent)[0]
+    r = public.post("/api/canvas/pixels", json={"x": 31, "y": 30, "color": 4}, headers=ip_headers(key=key))
+    assert r.status_code == 429, r.text
+    assert r.json()["code"] == "RATE_LIMIT" and r.headers["Retry-After"] == "1", (r.headers, r.text)
+    until = until.astimezone(timezone.utc)
+    whole = until if until.microsecond == 0 else until.replace(microsecond=0) + timedelta(seconds=1)
+    assert r.json()["error"] == f"Cooldown: the next placement is allowed at {whole:%Y-%m-%dT%H:%M:%SZ}", r.text
+    time.sleep(max(0.0, (until - datetime.now(timezone.utc)).total_seconds() - 0.1))
+    r = public.post("/api/canvas/pixels", json={"x": 32, "y": 30, "color": 4}, headers=ip_headers(key=key))
+    answered = datetime.now(timezone.utc)
+    assert r.status_code == 429 or answered >= until, f"placed before the stored instant {until}: {r.text}"
+    time.sleep(max(0.0, (until - datetime.now(timezone.utc)).total_seconds() + 0.02))
+    r = public.post("/api/canvas/pixels", json={"x": 33, "y": 30, "color": 4}, headers=ip_headers(key=key))
+    assert r.status_code == 201, f"refused after the stored instant {until}: {r.text}"
+    assert stored_cooldown(stack, agent) == parse_ts(r.json()["next_placement_at"])
+    assert stack.sql("SELECT count(*) FROM pixel_placements WHERE agent_id = %s", agent) == [(2,)]
+
+
+def test_concurrent_placements_by_one_placer_place_exactly_one_pixel(stack, public, svc):
+    agent, key = pixel_placer(stack, public, svc)
+    url = public.url("/api/canvas/pixels")
+
+    def one(i):
+        return requests.post(url, json={"x": 40 + i, "y": 40, "color": 5}, headers=ip_headers(key=key),
+                             timeout=30).status_code
+    with ThreadPoolExecutor(8) as pool:
+        codes = sorted(pool.map(one, range(8)))
+    assert codes == [201] + [429] * 7, codes
+    assert stack.sql("SELECT count(*) FROM pixel_placements WHERE agent_id = %s", agent) == [(1,)]
+
+
 def test_limited_palette_accepts_only_its_colours(stack, public, svc):
     reset(public, svc, "limited-palette")
     try:
@@ -792,8 +885,8 @@ def test_pixel_budget_applies_to_agents_only(stack, public, svc):
         width, _ = canvas_size(stack)
         user, agent = new_user(stack), new_agent(stack)
         spend = "SELECT count(place_pixel(%s::uuid, %s::uuid, g %% %s, g / %s, 3)) FROM generate_series(0, %s - 1) g"
-        stack.sql(spend, user, None, width, width, budget)   # straight into PostgreSQL: no cooldown
-        stack.sql(spend, None, agent, width, width, budget)
+        no_cooldown(stack, spend, user, None, width, width, budget)   # straight into PostgreSQL
+        no_cooldown(stack, spend, None, agent, width, width, budget)
 
         r = public.post("/api/canvas/pixels", json={"x": 1, "y": 2, "color": 4},
                         headers=ip_headers(key=new_key(stack, "places_user", f"user:{user}")))

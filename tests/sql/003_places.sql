@@ -13,7 +13,7 @@ SELECT has_view(v) FROM unnest(ARRAY['v_current_week_leaderboard', 'v_current_we
                                      'v_current_week_leaderboard_factions']) AS v;
 
 SELECT has_function('get_current_game_mode', ARRAY[]::text[]);
-SELECT function_returns('place_pixel', ARRAY['uuid', 'uuid', 'integer', 'integer', 'integer'], 'timestamp with time zone');
+SELECT function_returns('place_pixel', ARRAY['uuid', 'uuid', 'integer', 'integer', 'integer'], 'record');
 SELECT function_returns('archive_and_reset_week', ARRAY['bytea', 'text'], 'uuid');
 SELECT function_returns('places_next_reset', ARRAY['timestamp with time zone'], 'timestamp with time zone');
 SELECT function_returns('snapshot_stats', ARRAY[]::text[], 'json');
@@ -143,6 +143,9 @@ DELETE FROM canvas_cells;
 DELETE FROM territory_snapshot;
 DELETE FROM week_placer_stats WHERE week_id = (SELECT id FROM weeks WHERE closed_at IS NULL);
 UPDATE weeks SET game_mode_id = (SELECT id FROM game_modes WHERE slug = 'classic') WHERE closed_at IS NULL;
+-- One placer places many pixels at once below: no mode has a cooldown in this file (the cooldown has
+-- its own tests, 008_places_cooldown.sql).
+UPDATE game_modes SET rules = rules || '{"cooldown_ms": 0}';
 
 INSERT INTO places_users (id, username, faction_id) VALUES
     ('00000000-0000-0000-0000-00000000a001', 'u1', 'red'),
@@ -160,7 +163,7 @@ SELECT results_eq('SELECT rank, faction_id, territory_count, pixels_placed FROM 
                   'every faction is listed, even with nothing');
 
 CREATE TEMP TABLE t_at AS
-SELECT place_pixel(NULL, '00000000-0000-0000-0000-00000000b001', 3, 1, 5) AS at;
+SELECT placed_at AS at FROM place_pixel(NULL, '00000000-0000-0000-0000-00000000b001', 3, 1, 5);
 SELECT results_eq('SELECT cell, color::int, user_id, agent_id, placed_at FROM canvas_cells',
                   $$SELECT 503, 5, NULL::uuid, '00000000-0000-0000-0000-00000000b001'::uuid, at FROM t_at$$,
                   'place_pixel paints cell y*width+x, owned by the agent, at the returned time');

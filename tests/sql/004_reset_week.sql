@@ -15,6 +15,9 @@ UPDATE weeks SET game_mode_id = (SELECT id FROM game_modes WHERE slug = 'classic
                  resets_at = places_next_reset(now()), week_number = extract(week FROM now() AT TIME ZONE 'UTC'),
                  year = extract(isoyear FROM now() AT TIME ZONE 'UTC')
 WHERE closed_at IS NULL;
+-- One placer places many pixels at once below: no mode has a cooldown in this file (the cooldown has
+-- its own tests, 008_places_cooldown.sql).
+UPDATE game_modes SET rules = rules || '{"cooldown_ms": 0}';
 
 INSERT INTO places_users (id, username, faction_id) VALUES
     ('00000000-0000-0000-0000-00000000a001', 'u1', 'red'),

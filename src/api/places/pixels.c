@@ -1,12 +1,11 @@
 /* pixels.c — the current canvas and pixel placement. A placement is validated (bounds, palette,
- * the mode's rules), then the placer's cooldown is taken in memcached, then it is committed in
- * PostgreSQL before the 201. */
+ * the mode's rules), then place_pixel takes the placer's cooldown and commits it in PostgreSQL in one
+ * statement before the 201 (the cooldown is a game rule: it must not vanish with memcached). */
 #include "guildhall.h"
 #include "api/places/places.h"
 #include "api/places/canvas.h"
-#include "cache.h"
 #include "db.h"
-#include "metrics.h"
+#include "log.h"
 #include "request.h"
 
 /* The current mode's rules, the canvas size, the placer's faction colour (NULL without one) and
@@ -17,8 +16,11 @@
     "LEFT JOIN " table " p ON p.id = $1::uuid LEFT JOIN factions f ON f.id = p.faction_id"
 DB_STMT(user_rules_stmt, 1, true, PLACEMENT_RULES("places_users"));
 DB_STMT(agent_rules_stmt, 1, true, PLACEMENT_RULES("agents"));
+/* The cooldown is checked and taken inside place_pixel (sql/008_places_cooldown.sql): refused, it
+ * raises GHCDN; placed, it returns placed_at and next_placement_at (whole seconds, rounded up). */
 DB_STMT(place_stmt, 5, false,
-        "SELECT places_ts(place_pixel($1::uuid, $2::uuid, $3::int, $4::int, $5::int))");
+        "SELECT places_ts(p.placed_at), places_ts(p.next_placement_at) "
+        "FROM place_pixel($1::uuid, $2::uuid, $3::int, $4::int, $5::int) p");
 
 int places_canvas(struct request *r)
 {
@@ -81,46 +83,18 @@ static bool rules_allow(struct request *r, json_object *rules, int color, const 
     return true;
 }
 
-/* Takes the placer's cooldown: the key holds the instant the next placement is allowed.
- * Returns 0 when taken, or the µs left to wait. memcached down: no cooldown (counted). */
-static uint64_t take_cooldown(struct request *r, long cooldown_ms, uint64_t now, uint64_t *next_at)
+/* A GHCDN refusal: place_pixel's DETAIL is "<next placement instant> <seconds until then>". */
+static int refuse_cooldown(struct request *r)
 {
-    char key[96], val[32];
-    snprintf(key, sizeof(key), "cd:%s", r->key_subject);
-    *next_at = now + (uint64_t)cooldown_ms * 1000u;
-    int n = snprintf(val, sizeof(val), "%llu", (unsigned long long)*next_at);
-    time_t ttl = (time_t)((cooldown_ms + 999) / 1000);
-    for (int attempt = 0; attempt < 4; attempt++) {
-        enum mc_status st = mc_add(r->svc->mc, key, val, (size_t)n, ttl);
-        if (st == MC_OK)
-            return 0;
-        struct buf cur = {0};
-        uint64_t cas = 0;
-        st = st == MC_EXISTS ? mc_gets(r->svc->mc, key, &cur, &cas) : MC_ERROR;
-        uint64_t until = st == MC_OK ? strtoull(cur.data, NULL, 10) : 0;
-        buf_free(&cur);
-        if (st == MC_MISS)
-            continue;   /* expired between the two calls */
-        if (st != MC_OK) {
-            metrics_count(r->svc, M_CACHE_ERROR);
-            return 0;
-        }
-        if (until > now) {
-            *next_at = until;
-            return until - now;
-        }
-        /* memcached keeps whole seconds: the stored instant has passed, so the slot is free */
-        if (mc_cas(r->svc->mc, key, val, (size_t)n, ttl, cas) == MC_OK)
-            return 0;
+    char ts[32];
+    unsigned long long wait_s;
+    if (sscanf(db_error_detail(r->svc->db), "%31s %llu", ts, &wait_s) != 2) {
+        log_error("place_pixel: GHCDN without its detail (\"%s\")", db_error_detail(r->svc->db));
+        return fail(r, 500, "Internal error (request %s)", r->request_id ? r->request_id : "-");
     }
-    return 0;
-}
-
-static void release_cooldown(struct request *r)
-{
-    char key[96];
-    snprintf(key, sizeof(key), "cd:%s", r->key_subject);
-    mc_delete(r->svc->mc, key);
+    int rc = fail(r, 429, "Cooldown: the next placement is allowed at %s", ts);
+    add_header(r, "Retry-After: %llu", wait_s ? wait_s : 1);
+    return rc;
 }
 
 int places_place_pixel(struct request *r)
@@ -146,7 +120,7 @@ int places_place_pixel(struct request *r)
         return fail(r, 403, "This key's %s does not exist", kind);
     }
     int width = atoi(PQgetvalue(res, 0, 1)), height = atoi(PQgetvalue(res, 0, 2));
-    json_object *rules = json_tokener_parse(PQgetvalue(res, 0, 0)), *cd;
+    json_object *rules = json_tokener_parse(PQgetvalue(res, 0, 0));
     char faction_color[8] = "";
     if (!PQgetisnull(res, 0, 3))
         snprintf(faction_color, sizeof(faction_color), "%s", PQgetvalue(res, 0, 3));
@@ -163,16 +137,6 @@ int places_place_pixel(struct request *r)
     int x = (int)in->x, y = (int)in->y, color = (int)in->color;
     if (!rules_allow(r, rules, color, faction_color[0] ? faction_color : NULL))
         goto out;
-    long cooldown_ms = json_object_object_get_ex(rules, "cooldown_ms", &cd) ? json_object_get_int64(cd) : 30000;
-    uint64_t now = now_us(), next_at = now;
-    uint64_t wait = cooldown_ms > 0 ? take_cooldown(r, cooldown_ms, now, &next_at) : 0;
-    if (wait) {
-        char ts[32];
-        format_timestamp(ts, next_at, TS_SECONDS_Z);
-        fail(r, 429, "Cooldown: the next placement is allowed at %s", ts);
-        add_header(r, "Retry-After: %llu", (unsigned long long)((wait + 999999) / 1000000));
-        goto out;
-    }
     char xs[16], ys[16], cs[16];
     snprintf(xs, sizeof(xs), "%d", x);
     snprintf(ys, sizeof(ys), "%d", y);
@@ -180,19 +144,18 @@ int places_place_pixel(struct request *r)
     const char *pp[] = {is_user ? colon + 1 : NULL, is_user ? NULL : colon + 1, xs, ys, cs};
     res = query(r, &place_stmt, pp);
     if (!res) {
-        release_cooldown(r);   /* nothing was placed: the slot is not spent */
         if (!strcmp(query_state(r), "GHBUD"))
             fail(r, 403, "This week's pixel budget is spent");
+        else if (!strcmp(query_state(r), "GHCDN"))
+            refuse_cooldown(r);
         goto out;
     }
     json_object *o = json_object_new_object();
-    char next[32];
-    format_timestamp(next, next_at, TS_SECONDS_Z);
     json_object_object_add(o, "x", json_object_new_int(x));
     json_object_object_add(o, "y", json_object_new_int(y));
     json_object_object_add(o, "color", json_object_new_int(color));
     json_object_object_add(o, "placed_at", json_object_new_string(PQgetvalue(res, 0, 0)));
-    json_object_object_add(o, "next_placement_at", json_object_new_string(next));
+    json_object_object_add(o, "next_placement_at", json_object_new_string(PQgetvalue(res, 0, 1)));
     PQclear(res);
     rc = reply_ok(r, 201, o);
 out:
