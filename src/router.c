@@ -269,6 +269,8 @@ bool parse_timestamp(const char *s, uint64_t *us)
             p++;
         } else if (*p == '+' || *p == '-') {
             int oh = digits(p + 1, 2), om;
+            if (oh < 0)
+                return false;   /* "…12:00+" ends within the hours: p[3] is past the string */
             const char *q = p + 3;
             if (*q == ':')
                 q++;
