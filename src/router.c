@@ -433,11 +433,28 @@ void query_values_free(const struct qparam *spec, struct qvalue *vals)
     }
 }
 
+/* Values are percent-encoded (all but RFC 3986's unreserved characters), so the form reads back as
+ * exactly the values it came from: "x&year=2025" as one game_mode is not game_mode=x plus a year. */
+static void put_encoded(struct buf *out, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+            buf_append(out, p, 1);
+        } else {
+            char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            buf_append(out, esc, 3);
+        }
+    }
+}
+
 void query_canonical(const struct qparam *spec, const struct qvalue *vals, struct buf *out)
 {
     for (int i = 0; spec && spec[i].name; i++)
-        if (vals[i].present)
-            buf_printf(out, "%s%s=%s", out->len ? "&" : "", spec[i].name, vals[i].s);
+        if (vals[i].present) {
+            buf_printf(out, "%s%s=", out->len ? "&" : "", spec[i].name);
+            put_encoded(out, vals[i].s);
+        }
 }
 
 bool uuid_valid(const char *s)

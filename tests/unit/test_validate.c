@@ -91,6 +91,13 @@ static void timestamps_accept_offsets_and_convert_to_utc(void **state)
     assert_false(parse_timestamp("2024-13-01T00:00:00Z", &us));
     assert_false(parse_timestamp("yesterday", &us));
     assert_false(parse_timestamp("2024-01-01T00:00:00Zjunk", &us));
+    /* an offset cut short inside its hours (found by fuzz_query: it read past the string) */
+    const char *cut[] = {"2025-01-27T12:00-", "2025-01-27T12:00+1", "2025-01-27T12:00:00+", "2025-01-27T12:00+01:"};
+    for (size_t i = 0; i < ARRAY_LEN(cut); i++) {
+        char *exact = xstrdup(cut[i]);   /* its own allocation, so ASan sees a read past the end */
+        assert_false(parse_timestamp(exact, &us));
+        free(exact);
+    }
 }
 
 static void strings_are_decoded_and_bounded(void **state)
@@ -142,6 +149,29 @@ static void canonical_form_is_order_independent(void **state)
     buf_free(&b);
 }
 
+/* The canonical form is a cache key: two different queries must never share one. */
+static void canonical_form_encodes_values(void **state)
+{
+    struct qvalue v[MAX_QPARAMS];
+    char err[256];
+    struct buf a = {0}, b = {0};
+    assert_true(check(spec, "name=x%26flag%3D1", v, err));   /* one name, "x&flag=1" */
+    query_canonical(spec, v, &a);
+    query_values_free(spec, v);
+    assert_true(check(spec, "name=x&flag=1", v, err));
+    query_canonical(spec, v, &b);
+    query_values_free(spec, v);
+    assert_string_not_equal(a.data, b.data);
+    assert_string_equal(a.data, "limit=50&name=x%26flag%3D1&flag=false");
+    buf_free(&a);
+    buf_reset(&b);
+    assert_true(check(spec, "name=%c3%a9+%25", v, err));
+    query_canonical(spec, v, &b);
+    query_values_free(spec, v);
+    assert_string_equal(b.data, "limit=50&name=%C3%A9%20%25&flag=false");
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -153,6 +183,7 @@ int main(void)
         cmocka_unit_test(strings_are_decoded_and_bounded),
         cmocka_unit_test(invalid_utf8_in_a_text_value_is_refused_naming_it),
         cmocka_unit_test(canonical_form_is_order_independent),
+        cmocka_unit_test(canonical_form_encodes_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
