@@ -133,3 +133,34 @@ def refused_audit(stack, action: str):
     finally:
         stack.sql("DROP TRIGGER IF EXISTS test_refuse_audit ON audit_logs")
         stack.sql("DROP FUNCTION IF EXISTS test_refuse_audit()")
+
+
+def metric(stack, name: str) -> int:
+    """One unlabelled counter from the ops listener's /metrics (0 when absent)."""
+    import requests
+    text = requests.get(f"{stack.ops}/metrics", timeout=5).text
+    m = re.search(rf"^{re.escape(name)} (\d+)$", text, re.M)
+    return int(m.group(1)) if m else 0
+
+
+def worker_settings(stack):
+    """A fixture body (pytest.fixture(name=…)(worker_settings)): yields apply(**settings), which
+    appends them to the stack's configuration, reloads and waits until every worker is replaced;
+    the file is restored and reloaded afterwards."""
+    with open(stack.config) as f:
+        original = f.read()
+
+    def apply(**values):
+        before = set(stack.worker_pids())
+        with open(stack.config, "a") as f:
+            f.write("\n" + "".join(f"{k} = {v}\n" for k, v in values.items()))
+        stack.reload()
+        # every worker is replaced after a reload
+        wait_for(lambda: len(stack.worker_pids()) >= 2 and not before & set(stack.worker_pids()),
+                 timeout=15, what="workers replaced after SIGHUP")
+
+    yield apply
+    with open(stack.config, "w") as f:
+        f.write(original)
+    stack.reload()
+    time.sleep(1.0)

@@ -486,34 +486,10 @@ import time  # noqa: E402
 import pytest  # noqa: E402
 import requests  # noqa: E402
 
-from harness import wait_for  # noqa: E402
+from harness import metric, wait_for, worker_settings  # noqa: E402
 
 
-def metric(stack, name):
-    text = requests.get(f"{stack.ops}/metrics", timeout=5).text
-    m = re.search(rf"^{re.escape(name)} (\d+)$", text, re.M)
-    return int(m.group(1)) if m else 0
-
-
-@pytest.fixture
-def reload_settings(stack):
-    """Appends settings to the stack's configuration, reloads, and restores it afterwards."""
-    with open(stack.config) as f:
-        original = f.read()
-
-    def apply(**values):
-        before = set(stack.worker_pids())
-        with open(stack.config, "a") as f:
-            f.write("\n" + "".join(f"{k} = {v}\n" for k, v in values.items()))
-        stack.reload()
-        wait_for(lambda: len(stack.worker_pids()) >= 2 and not before & set(stack.worker_pids()),
-                 timeout=15, what="workers replaced after SIGHUP")
-
-    yield apply
-    with open(stack.config, "w") as f:
-        f.write(original)
-    stack.reload()
-    time.sleep(1.0)
+reload_settings = pytest.fixture(name="reload_settings")(worker_settings)
 
 
 # ====================================================================== nginx and the master

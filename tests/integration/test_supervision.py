@@ -1,41 +1,15 @@
 """What the master does without being asked: recycles workers after max_requests, kills a worker
 stuck past request_timeout, and records failed authentications in bulk. Each test reloads the
 configuration with small limits (SIGHUP) and restores it afterwards."""
-import re
 import time
 
 import pytest
 import requests
 
-from harness import wait_for
+from harness import metric, wait_for, worker_settings
 
 
-def metric(stack, name):
-    text = requests.get(f"{stack.ops}/metrics", timeout=5).text
-    m = re.search(rf"^{re.escape(name)} (\d+)$", text, re.M)
-    return int(m.group(1)) if m else 0
-
-
-@pytest.fixture
-def settings(stack):
-    """Appends settings to the stack's configuration, reloads, and restores it afterwards."""
-    with open(stack.config) as f:
-        original = f.read()
-
-    def apply(**values):
-        before = set(stack.worker_pids())
-        with open(stack.config, "a") as f:
-            f.write("\n" + "".join(f"{k} = {v}\n" for k, v in values.items()))
-        stack.reload()
-        # every worker is replaced after a reload
-        wait_for(lambda: len(stack.worker_pids()) >= 2 and not before & set(stack.worker_pids()),
-                 timeout=15, what="workers replaced after SIGHUP")
-
-    yield apply
-    with open(stack.config, "w") as f:
-        f.write(original)
-    stack.reload()
-    time.sleep(1.0)
+settings = pytest.fixture(name="settings")(worker_settings)
 
 
 def test_worker_recycled_after_max_requests_without_failures(stack, settings):
