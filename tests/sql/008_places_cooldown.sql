@@ -84,8 +84,10 @@ SELECT ok((SELECT placed_at >= (SELECT at FROM t_until) FROM t_tries WHERE place
           'not before the stored instant');
 SELECT ok((SELECT placed_at < (SELECT at FROM t_until) + interval '5 ms' FROM t_tries WHERE placed_at IS NOT NULL),
           'but right after it');
-SELECT ok((SELECT max(tried_at) > (SELECT at FROM t_until) - interval '1 ms' FROM t_tries WHERE placed_at IS NULL),
-          'refused up to the last millisecond before it');
+-- How close the last refusal lands depends on how fast one call runs on a loaded machine: 25 ms of
+-- slack keeps this from flaking; "not before the stored instant" above is the exact property.
+SELECT ok((SELECT max(tried_at) > (SELECT at FROM t_until) - interval '25 ms' FROM t_tries WHERE placed_at IS NULL),
+          'refused until just before it');
 SELECT is((SELECT next_placement_at FROM placer_cooldowns WHERE placer_id = '00000000-0000-0000-0000-00000000c0b1'),
           (SELECT places_ceil_second(placed_at + interval '30 seconds') FROM t_tries WHERE placed_at IS NOT NULL),
           'the allowed placement took a new cooldown');
