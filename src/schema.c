@@ -172,19 +172,18 @@ static bool number_value(json_object *v, double *out)
     return isfinite(*out);   /* 1e400 parses as infinity */
 }
 
-static size_t storage_size(const struct body_field *f);
 
 /* The bytes schema's fields reach into, for binding when the schema does not say its size. */
 static size_t reach(const struct body_schema *s)
 {
     size_t end = s->has_present ? s->present_offset + sizeof(uint64_t) : 0;
     for (const struct body_field *f = s->fields; f && f->name; f++)
-        if (f->offset + storage_size(f) > end)
-            end = f->offset + storage_size(f);
+        if (f->offset + body_field_size(f) > end)
+            end = f->offset + body_field_size(f);
     return end;
 }
 
-static size_t storage_size(const struct body_field *f)
+size_t body_field_size(const struct body_field *f)
 {
     switch (f->type) {
     case F_STRING:
@@ -249,7 +248,7 @@ static bool bind_array(struct binder *b, const struct body_field *f, json_object
     const struct body_field *item = f->items;
     /* Elements are indexed by the handler as an array of its struct, so the stride must be its sizeof. */
     assert(item->type != F_OBJECT || item->schema->size > 0);
-    size_t size = storage_size(item);
+    size_t size = body_field_size(item);
     remember(b, slot);
     slot->n = n;
     slot->items = n ? xcalloc(n, size) : NULL;
@@ -484,7 +483,7 @@ static void unbind_array(const struct body_field *item, struct field_array *slot
 {
     if (slot->items && (item->type == F_ARRAY || item->type == F_OBJECT))
         for (size_t i = 0; i < slot->n; i++)
-            unbind_value(item, (char *)slot->items + i * storage_size(item));
+            unbind_value(item, (char *)slot->items + i * body_field_size(item));
     free(slot->items);
     *slot = (struct field_array){0};
 }
@@ -518,7 +517,7 @@ static bool check_default(const struct body_field *f, const char *path, char *er
         return bad(err, errlen, "%s: a required field's default is never used", path);
     struct field_error e;
     struct binder b = {.errs = &e, .max = 1};
-    void *scratch = xcalloc(1, storage_size(f));
+    void *scratch = xcalloc(1, body_field_size(f));
     bind_value(&b, f, parsed_default(f->def), scratch, path);
     undo_all(&b);   /* frees whatever the default allocated, refused or not */
     free(scratch);
@@ -605,7 +604,7 @@ static json_object *value_to_json(const struct body_field *f, const char *slot)
     case F_ARRAY: {
         const struct field_array *a = (const struct field_array *)(const void *)slot;
         json_object *list = json_object_new_array();
-        size_t size = storage_size(f->items);
+        size_t size = body_field_size(f->items);
         for (size_t i = 0; i < a->n; i++)
             json_object_array_add(list, value_to_json(f->items, (const char *)a->items + i * size));
         return list;

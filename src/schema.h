@@ -90,6 +90,8 @@ struct field_error {
  *   body_unbind is safe to call either way. */
 int body_bind(const struct body_schema *s, json_object *body, void *out, const char *prefix,
               struct field_error *errs, int max_errs);
+/* The bytes a field's bound value takes in the struct (an F_ARRAY element's stride). */
+size_t body_field_size(const struct body_field *f);
 /* Frees what body_bind allocated in out (F_ARRAY items, recursively) and zeroes those slots;
  * out itself is the caller's. */
 void body_unbind(const struct body_schema *s, void *out);

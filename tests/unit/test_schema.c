@@ -59,31 +59,6 @@ struct row {
 static json_object *untouched_json;
 
 /* The bound value as JSON text, by the field's type, so a row can say what it wants in one string. */
-static size_t element_size(const struct body_field *f)
-{
-    switch (f->type) {
-    case F_STRING:
-    case F_UUID:
-        return sizeof(const char *);
-    case F_INT:
-    case F_TIMESTAMP:
-        return sizeof(int64_t);
-    case F_NUMBER:
-        return sizeof(double);
-    case F_BOOL:
-        return sizeof(bool);
-    case F_ENUM:
-        return sizeof(int);
-    case F_OBJECT:
-        return f->schema->size;
-    case F_ARRAY:
-        return sizeof(struct field_array);
-    case F_JSON:
-        return sizeof(json_object *);
-    }
-    return 0;
-}
-
 static json_object *dump(const struct body_field *f, const void *p)
 {
     switch (f->type) {
@@ -113,7 +88,7 @@ static json_object *dump(const struct body_field *f, const void *p)
         const struct field_array *a = p;
         json_object *o = json_object_new_array();
         for (size_t i = 0; i < a->n; i++)
-            json_object_array_add(o, dump(f->items, (const char *)a->items + i * element_size(f->items)));
+            json_object_array_add(o, dump(f->items, (const char *)a->items + i * body_field_size(f->items)));
         return o;
     }
     }
