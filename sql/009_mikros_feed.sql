@@ -107,7 +107,7 @@ LANGUAGE plpgsql AS $$
 BEGIN
     accepted := 0;
     SELECT s.app_id INTO unknown_app
-      FROM jsonb_to_recordset(batch) WITH ORDINALITY AS s(app_id text, ord bigint)
+      FROM ROWS FROM (jsonb_to_recordset(batch) AS (app_id text)) WITH ORDINALITY AS s(app_id, ord)
      WHERE NOT EXISTS (SELECT 1 FROM mikros_apps a WHERE a.app_id = s.app_id)
      ORDER BY s.ord
      LIMIT 1;
@@ -183,7 +183,7 @@ CREATE FUNCTION mikros_upsert_contributors(batch jsonb) RETURNS integer
 LANGUAGE sql AS $$
     WITH src AS (
         SELECT c.user_id, c.role, c.ord
-          FROM jsonb_to_recordset(batch) WITH ORDINALITY AS c(user_id text, role text, ord bigint)
+          FROM ROWS FROM (jsonb_to_recordset(batch) AS (user_id text, role text)) WITH ORDINALITY AS c(user_id, role, ord)
     ), upsert AS (
         INSERT INTO mikros_contributors AS t (user_id, role, updated_at)
         SELECT DISTINCT ON (user_id) user_id, role, now() FROM src ORDER BY user_id, ord DESC
