@@ -1,10 +1,27 @@
 /* mikros.h — the MIKROS family (spec 000 + CONTRACT 7.2): analytics, RPG and leaderboards for the
- * Discord bot. Its endpoints come with the mikros issue; the descriptor already owns its prefixes. */
+ * Discord bot. The route rows are in routes.c, one block per part. */
 #ifndef GH_API_MIKROS_H
 #define GH_API_MIKROS_H
 
 #include "family.h"
 
 extern const struct family family_mikros;
+
+struct request;
+
+/* analytics (analytics.c) */
+int mikros_trending_genres(struct request *r);
+int mikros_trending_content_genres(struct request *r);
+int mikros_trending_content(struct request *r);
+int mikros_trending_gameplay_types(struct request *r);
+int mikros_popular_genres(struct request *r);
+int mikros_popular_content_genres(struct request *r);
+int mikros_popular_content(struct request *r);
+int mikros_popular_gameplay_types(struct request *r);
+int mikros_total_apps(struct request *r);
+int mikros_total_contributors(struct request *r);
+int mikros_total_users(struct request *r);
+int mikros_avg_gameplay_time(struct request *r);
+int mikros_avg_session_time(struct request *r);
 
 #endif

@@ -11,7 +11,54 @@ static struct rate_limit mikros_limit = {
     .help = "mikros per API key (GCRA, burst 200).",
 };
 
+/* CONTRACT 6: analytics are cached 5 minutes (totals 1 minute); ingestion may wait for expiry. */
+static const struct cache_rule cache_analytics = {300, "private, max-age=60", NULL};
+static const struct cache_rule cache_totals = {60, "private, max-age=60", NULL};
+
+static const char *const periods[] = {"7d", "30d", "90d", NULL};
+static const char *const content_types[] = {"all", "level", "boss", "character", "item", "campaign", "other", NULL};
+static const struct qparam trending_query[] = {
+    {"limit", Q_INT, "3", 1, 10, false, NULL},
+    {"period", Q_ENUM, "30d", 0, 0, false, periods},
+    {NULL, 0, NULL, 0, 0, false, NULL},
+};
+static const struct qparam trending_content_query[] = {
+    {"limit", Q_INT, "5", 1, 20, false, NULL},
+    {"content_type", Q_ENUM, "all", 0, 0, false, content_types},
+    {NULL, 0, NULL, 0, 0, false, NULL},
+};
+static const struct qparam top3_query[] = {
+    {"limit", Q_INT, "3", 1, 10, false, NULL},
+    {NULL, 0, NULL, 0, 0, false, NULL},
+};
+static const struct qparam top5_query[] = {
+    {"limit", Q_INT, "5", 1, 20, false, NULL},
+    {NULL, 0, NULL, 0, 0, false, NULL},
+};
+static const struct qparam genre_query[] = {
+    {"genre", Q_STRING, NULL, 1, 100, false, NULL},
+    {NULL, 0, NULL, 0, 0, false, NULL},
+};
+
+#define ANALYTICS(p, h, q, c) \
+    {.method = "GET", .path = "/api/gamestats/" p, .handler = h, .auth = "mikros", .limits = {&mikros_limit}, \
+     .cache = c, .query = q}
+
 static const struct route mikros_routes[] = {
+    /* analytics */
+    ANALYTICS("trending-genres", mikros_trending_genres, trending_query, &cache_analytics),
+    ANALYTICS("trending-content-genres", mikros_trending_content_genres, trending_query, &cache_analytics),
+    ANALYTICS("trending-content", mikros_trending_content, trending_content_query, &cache_analytics),
+    ANALYTICS("trending-gameplay-types", mikros_trending_gameplay_types, trending_query, &cache_analytics),
+    ANALYTICS("popular-genres", mikros_popular_genres, top3_query, &cache_analytics),
+    ANALYTICS("popular-content-genres", mikros_popular_content_genres, top3_query, &cache_analytics),
+    ANALYTICS("popular-content", mikros_popular_content, top5_query, &cache_analytics),
+    ANALYTICS("popular-gameplay-types", mikros_popular_gameplay_types, top3_query, &cache_analytics),
+    ANALYTICS("total-apps", mikros_total_apps, NULL, &cache_totals),
+    ANALYTICS("total-contributors", mikros_total_contributors, NULL, &cache_totals),
+    ANALYTICS("total-users", mikros_total_users, NULL, &cache_totals),
+    ANALYTICS("avg-gameplay-time", mikros_avg_gameplay_time, genre_query, &cache_analytics),
+    ANALYTICS("avg-session-time", mikros_avg_session_time, genre_query, &cache_analytics),
     /* the test suite's probe of this family's auth, limit and envelope */
     {.method = "GET", .path = "/_test/mikros-auth", .handler = test_whoami, .auth = "mikros",
      .limits = {&mikros_limit}, .flags = ROUTE_TEST_ONLY},
