@@ -17,4 +17,14 @@ struct job_outcome {
 /* Runs one job of a kind: config is the job's bot_config (JSON text). Fills o (status starts "failed"). */
 typedef void job_run_fn(struct services *svc, const char *config, struct job_outcome *o);
 
+struct request;
+struct family;
+
+/* A request for a job's run, replying in family's envelope; job_finish frees it. */
+void job_request(struct request *r, struct services *svc, const struct family *family);
+/* The reply becomes the run's result; 409 (not due) is a skipped run, any other error a failed one
+ * whose error is the reply's message. A success bumps the cache generations in bumps (NULL: none;
+ * up to MAX_ROUTE_BUMPS, NULL-ended when fewer), as the route doing the same work would. */
+void job_finish(struct request *r, int rc, const char *const *bumps, struct job_outcome *o);
+
 #endif

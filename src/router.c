@@ -52,8 +52,7 @@ static size_t path_len(const char *path)
     return n;
 }
 
-/* CONTRACT 4: ^[0-9]{15,21}$ */
-static bool is_snowflake(const char *s)
+bool snowflake_valid(const char *s)
 {
     size_t n = strlen(s);
     if (n < 15 || n > 21)
@@ -81,7 +80,7 @@ static const struct {
     bool (*valid)(const char *s);
 } path_types[] = {
     {"uuid", "a UUID", uuid_valid},
-    {"snowflake", "a Discord id (15 to 21 digits)", is_snowflake},
+    {"snowflake", "a Discord id (15 to 21 digits)", snowflake_valid},
     {"slug", "a slug (1 to 64 letters, digits, '-' or '_')", is_slug},
 };
 

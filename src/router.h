@@ -104,6 +104,9 @@ const char *path_type_noun(const char *type);
 
 /* Parses and validates a query string against a route's parameters. On failure writes a client-facing
  * message naming the parameter and returns false. out[] has one slot per qparam. */
+/* A Discord snowflake: ^[0-9]{15,21}$ (CONTRACT 4), for path ids and body fields alike. */
+bool snowflake_valid(const char *s);
+
 bool query_validate(const struct qparam *spec, const char *query, struct qvalue *out, char *err, size_t errlen);
 void query_values_free(const struct qparam *spec, struct qvalue *vals);
 /* The normalised "a=1&b=x" of every parameter (defaults included, spec order): a cache key part. */
