@@ -8,6 +8,16 @@
 extern const struct family family_mikros;
 
 struct request;
+struct body_schema;
+
+/* the data feed (feed.c), scope mikros_ingest */
+#define MIKROS_MAX_SESSIONS_PER_BATCH 10000
+#define MIKROS_MAX_CONTENT_PER_SESSION 100
+#define MIKROS_FEED_MAX_BODY (16L * 1024 * 1024)
+extern const struct body_schema mikros_app_body, mikros_sessions_body, mikros_contributors_body;
+int mikros_put_app(struct request *r);
+int mikros_post_sessions(struct request *r);
+int mikros_post_contributors(struct request *r);
 
 /* analytics (analytics.c) */
 int mikros_trending_genres(struct request *r);

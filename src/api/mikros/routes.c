@@ -45,6 +45,15 @@ static const struct qparam genre_query[] = {
      .cache = c, .query = q}
 
 static const struct route mikros_routes[] = {
+    /* the data feed */
+    {.method = "PUT", .path = "/api/gamestats/apps/{app_id:slug}", .handler = mikros_put_app, .auth = "mikros_ingest",
+     .limits = {&mikros_limit}, .body = &mikros_app_body, .flags = ROUTE_JSON_BODY},
+    {.method = "POST", .path = "/api/gamestats/sessions", .handler = mikros_post_sessions, .auth = "mikros_ingest",
+     .limits = {&mikros_limit}, .body = &mikros_sessions_body, .flags = ROUTE_JSON_BODY,
+     .max_body = MIKROS_FEED_MAX_BODY},
+    {.method = "POST", .path = "/api/gamestats/contributors", .handler = mikros_post_contributors,
+     .auth = "mikros_ingest", .limits = {&mikros_limit}, .body = &mikros_contributors_body,
+     .flags = ROUTE_JSON_BODY, .max_body = MIKROS_FEED_MAX_BODY},
     /* analytics */
     ANALYTICS("trending-genres", mikros_trending_genres, trending_query, &cache_analytics),
     ANALYTICS("trending-content-genres", mikros_trending_content_genres, trending_query, &cache_analytics),
