@@ -6,6 +6,11 @@
 -- second: the whole days inside the window come from the rollups, the two edge days from the raw
 -- rows (mikros_sessions and mikros_session_content are indexed by started_at for that).
 
+-- Every mikros timestamp out: ISO-8601 UTC, whole seconds (CONTRACT 4).
+CREATE FUNCTION mikros_ts(t timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+$$;
+
 CREATE TABLE mikros_apps (
     app_id         text PRIMARY KEY CHECK (length(app_id) BETWEEN 1 AND 128),
     name           text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),

@@ -7,10 +7,6 @@
 -- so the raw rows cover all of it. Distinct players are counted over the union of both parts, so a
 -- player seen on a rollup day and on an edge counts once.
 
-CREATE FUNCTION mikros_ts(t timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-    SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-$$;
-
 -- (current − previous) / previous × 100, one decimal; NULL without a baseline (those rows are left out).
 CREATE FUNCTION mikros_growth(cur numeric, prev numeric) RETURNS numeric LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN prev > 0 THEN round((cur - prev) * 100 / prev, 1) END

@@ -19,6 +19,13 @@ int mikros_put_app(struct request *r);
 int mikros_post_sessions(struct request *r);
 int mikros_post_contributors(struct request *r);
 
+/* RPG progression (rpg.c) */
+extern const struct body_schema mikros_character_body, mikros_action_body;
+int mikros_save_character(struct request *r);
+int mikros_get_character(struct request *r);
+int mikros_rpg_leaderboard(struct request *r);
+int mikros_log_action(struct request *r);
+
 /* analytics (analytics.c) */
 int mikros_trending_genres(struct request *r);
 int mikros_trending_content_genres(struct request *r);

@@ -40,11 +40,33 @@ static const struct qparam genre_query[] = {
     {NULL, 0, NULL, 0, 0, false, NULL},
 };
 
+static const char *const rpg_sorts[] = {"level", "xp", "created_at", NULL};
+static const struct qparam character_query[] = {
+    {"server_id", Q_STRING, NULL, 1, 21, false, NULL},
+    {NULL, 0, NULL, 0, 0, false, NULL},
+};
+static const struct qparam rpg_board_query[] = {
+    {"server_id", Q_STRING, NULL, 1, 21, false, NULL},
+    {"limit", Q_INT, "10", 1, 100, false, NULL},
+    {"sort_by", Q_ENUM, "level", 0, 0, false, rpg_sorts},
+    {"discord_id", Q_STRING, NULL, 1, 21, false, NULL},
+    {NULL, 0, NULL, 0, 0, false, NULL},
+};
+
 #define ANALYTICS(p, h, q, c) \
     {.method = "GET", .path = "/api/gamestats/" p, .handler = h, .auth = "mikros", .limits = {&mikros_limit}, \
      .cache = c, .query = q}
 
 static const struct route mikros_routes[] = {
+    /* RPG progression */
+    {.method = "POST", .path = "/api/rpg/characters", .handler = mikros_save_character, .auth = "mikros",
+     .limits = {&mikros_limit}, .body = &mikros_character_body, .flags = ROUTE_JSON_BODY},
+    {.method = "GET", .path = "/api/rpg/characters/{discord_id:snowflake}", .handler = mikros_get_character,
+     .auth = "mikros", .limits = {&mikros_limit}, .query = character_query},
+    {.method = "GET", .path = "/api/rpg/leaderboard", .handler = mikros_rpg_leaderboard, .auth = "mikros",
+     .limits = {&mikros_limit}, .query = rpg_board_query},
+    {.method = "POST", .path = "/api/rpg/actions", .handler = mikros_log_action, .auth = "mikros",
+     .limits = {&mikros_limit}, .body = &mikros_action_body, .flags = ROUTE_JSON_BODY},
     /* the data feed */
     {.method = "PUT", .path = "/api/gamestats/apps/{app_id:slug}", .handler = mikros_put_app, .auth = "mikros_ingest",
      .limits = {&mikros_limit}, .body = &mikros_app_body, .flags = ROUTE_JSON_BODY},
