@@ -1,5 +1,5 @@
 -- The MIKROS feed's ingestion (sql/009_mikros_feed.sql) and the analytics' window functions
--- (sql/015_mikros_analytics.sql): a batch and its rollups commit or roll back together; after
+-- (sql/011_mikros_analytics.sql): a batch and its rollups commit or roll back together; after
 -- overlapping batches every rollup equals a direct computation over the raw rows; a window counts
 -- the session at its first second and not the one a second before it; growth and the median.
 BEGIN;

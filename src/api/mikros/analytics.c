@@ -1,5 +1,5 @@
 /* analytics.c — the 13 analytics GETs (spec 000 §1–13, CONTRACT 7.2). Each is one round trip to a
- * SQL function of sql/015_mikros_analytics.sql that counts over the feed's rows; this file picks the
+ * SQL function of sql/011_mikros_analytics.sql that counts over the feed's rows; this file picks the
  * windows (window.c) and wraps the figures in the spec's envelope. The dispatcher caches the answers
  * (5 minutes, totals 1 minute). */
 #include "guildhall.h"

@@ -1,5 +1,5 @@
 /* rpg.c — RPG progression (spec 000 §19–22, CONTRACT 7.2): characters unique per (discord_id,
- * server_id), their leaderboard ranked with rank() (sql/014_mikros_rpg.sql), and the action log. */
+ * server_id), their leaderboard ranked with rank() (sql/010_mikros_rpg.sql), and the action log. */
 #include "guildhall.h"
 #include "api/mikros/mikros.h"
 #include "db.h"

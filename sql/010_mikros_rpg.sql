@@ -1,4 +1,4 @@
--- 014_mikros_rpg: RPG progression for the MIKROS bot (spec 000 §19–22, CONTRACT 7.2). A character is
+-- 010_mikros_rpg: RPG progression for the MIKROS bot (spec 000 §19–22, CONTRACT 7.2). A character is
 -- unique per (discord_id, server_id): saving again updates it and keeps created_at. Actions are kept
 -- with their xp_gained for analytics; they do not change the character (the bot saves its xp itself).
 

@@ -1,4 +1,4 @@
--- 015_mikros_analytics: the figures of the MIKROS analytics GETs (CONTRACT 7.2), each computed from
+-- 011_mikros_analytics: the figures of the MIKROS analytics GETs (CONTRACT 7.2), each computed from
 -- the feed's rows (sql/009_mikros_feed.sql), never invented.
 --
 -- A window is [w_start, w_end), exact to the second. The C side (src/api/mikros/window.c) splits it
