@@ -19,6 +19,16 @@ int mikros_put_app(struct request *r);
 int mikros_post_sessions(struct request *r);
 int mikros_post_contributors(struct request *r);
 
+/* promotions (promotions.c) */
+#define MIKROS_PROMO_CODE_LEN 17     /* MIKROS2025-ABC123 */
+extern const struct body_schema mikros_promotion_body, mikros_push_body, mikros_lead_body;
+int mikros_put_promotion(struct request *r);
+int mikros_active_promotions(struct request *r);
+int mikros_mark_pushed(struct request *r);
+int mikros_submit_lead(struct request *r);
+bool mikros_email_valid(const char *email);
+void mikros_promo_code(char out[MIKROS_PROMO_CODE_LEN + 1], int year);
+
 /* RPG progression (rpg.c) */
 extern const struct body_schema mikros_character_body, mikros_action_body;
 int mikros_save_character(struct request *r);

@@ -53,11 +53,29 @@ static const struct qparam rpg_board_query[] = {
     {NULL, 0, NULL, 0, 0, false, NULL},
 };
 
+static const char *const promo_platforms[] = {"all", "steam", "itch", "epic", NULL};
+static const struct qparam promotions_query[] = {
+    {"limit", Q_INT, "50", 1, 100, false, NULL},
+    {"since_id", Q_INT, "0", 0, INT64_MAX, false, NULL},
+    {"platform", Q_ENUM, "all", 0, 0, false, promo_platforms},
+    {"server_id", Q_STRING, NULL, 1, 21, false, NULL},
+    {NULL, 0, NULL, 0, 0, false, NULL},
+};
+
 #define ANALYTICS(p, h, q, c) \
     {.method = "GET", .path = "/api/gamestats/" p, .handler = h, .auth = "mikros", .limits = {&mikros_limit}, \
      .cache = c, .query = q}
 
 static const struct route mikros_routes[] = {
+    /* promotions */
+    {.method = "PUT", .path = "/api/promotions/{game_id}", .handler = mikros_put_promotion, .auth = "mikros_ingest",
+     .limits = {&mikros_limit}, .body = &mikros_promotion_body, .flags = ROUTE_JSON_BODY},
+    {.method = "GET", .path = "/api/promotions/active", .handler = mikros_active_promotions, .auth = "mikros",
+     .limits = {&mikros_limit}, .query = promotions_query},
+    {.method = "POST", .path = "/api/promotions/mark-pushed", .handler = mikros_mark_pushed, .auth = "mikros",
+     .limits = {&mikros_limit}, .body = &mikros_push_body, .flags = ROUTE_JSON_BODY},
+    {.method = "POST", .path = "/api/promotions/submit-lead", .handler = mikros_submit_lead, .auth = "mikros",
+     .limits = {&mikros_limit}, .body = &mikros_lead_body, .flags = ROUTE_JSON_BODY},
     /* RPG progression */
     {.method = "POST", .path = "/api/rpg/characters", .handler = mikros_save_character, .auth = "mikros",
      .limits = {&mikros_limit}, .body = &mikros_character_body, .flags = ROUTE_JSON_BODY},
