@@ -29,6 +29,13 @@ int mikros_submit_lead(struct request *r);
 bool mikros_email_valid(const char *email);
 void mikros_promo_code(char out[MIKROS_PROMO_CODE_LEN + 1], int year);
 
+/* leaderboards (leaderboards.c) */
+extern const struct body_schema mikros_community_body, mikros_spelling_body;
+int mikros_save_community_board(struct request *r);
+int mikros_get_community_board(struct request *r);
+int mikros_save_spelling_board(struct request *r);
+int mikros_get_spelling_board(struct request *r);
+
 /* RPG progression (rpg.c) */
 extern const struct body_schema mikros_character_body, mikros_action_body;
 int mikros_save_character(struct request *r);

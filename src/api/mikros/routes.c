@@ -62,6 +62,22 @@ static const struct qparam promotions_query[] = {
     {NULL, 0, NULL, 0, 0, false, NULL},
 };
 
+static const char *const board_periods[] = {"all_time", "daily", "weekly", "monthly", NULL};
+static const char *const board_games[] = {"all", "word_unscramble", NULL};
+static const struct qparam community_query[] = {
+    {"server_id", Q_STRING, NULL, 1, 21, false, NULL},
+    {"game_type", Q_ENUM, "all", 0, 0, false, board_games},
+    {"period", Q_ENUM, "all_time", 0, 0, false, board_periods},
+    {"limit", Q_INT, "10", 1, 100, false, NULL},
+    {NULL, 0, NULL, 0, 0, false, NULL},
+};
+static const struct qparam spelling_query[] = {
+    {"server_id", Q_STRING, NULL, 1, 21, false, NULL},
+    {"period", Q_ENUM, "all_time", 0, 0, false, board_periods},
+    {"limit", Q_INT, "10", 1, 100, false, NULL},
+    {NULL, 0, NULL, 0, 0, false, NULL},
+};
+
 #define ANALYTICS(p, h, q, c) \
     {.method = "GET", .path = "/api/gamestats/" p, .handler = h, .auth = "mikros", .limits = {&mikros_limit}, \
      .cache = c, .query = q}
@@ -76,6 +92,15 @@ static const struct route mikros_routes[] = {
      .limits = {&mikros_limit}, .body = &mikros_push_body, .flags = ROUTE_JSON_BODY},
     {.method = "POST", .path = "/api/promotions/submit-lead", .handler = mikros_submit_lead, .auth = "mikros",
      .limits = {&mikros_limit}, .body = &mikros_lead_body, .flags = ROUTE_JSON_BODY},
+    /* leaderboards */
+    {.method = "POST", .path = "/api/leaderboards/community-games", .handler = mikros_save_community_board,
+     .auth = "mikros", .limits = {&mikros_limit}, .body = &mikros_community_body, .flags = ROUTE_JSON_BODY},
+    {.method = "GET", .path = "/api/leaderboards/community-games", .handler = mikros_get_community_board,
+     .auth = "mikros", .limits = {&mikros_limit}, .query = community_query},
+    {.method = "POST", .path = "/api/leaderboards/spelling", .handler = mikros_save_spelling_board, .auth = "mikros",
+     .limits = {&mikros_limit}, .body = &mikros_spelling_body, .flags = ROUTE_JSON_BODY},
+    {.method = "GET", .path = "/api/leaderboards/spelling", .handler = mikros_get_spelling_board, .auth = "mikros",
+     .limits = {&mikros_limit}, .query = spelling_query},
     /* RPG progression */
     {.method = "POST", .path = "/api/rpg/characters", .handler = mikros_save_character, .auth = "mikros",
      .limits = {&mikros_limit}, .body = &mikros_character_body, .flags = ROUTE_JSON_BODY},
