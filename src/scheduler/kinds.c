@@ -2,6 +2,7 @@
  * here and one run function in the family that owns the work. */
 #include "guildhall.h"
 #include "scheduler/kinds.h"
+#include "api/mikros/mikros.h"
 #include "api/places/places.h"
 
 static const struct job_kind kinds[] = {
@@ -10,6 +11,7 @@ static const struct job_kind kinds[] = {
     {"places.reset_week", places_job_reset_week},
     {"places.snapshot_stats", places_job_snapshot_stats},
     {"places.cleanup_archives", places_job_cleanup_archives},
+    {"mikros.game_reset", mikros_job_game_reset},
 };
 
 const struct job_kind *job_kind_find(const char *kind)

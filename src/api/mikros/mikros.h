@@ -36,6 +36,15 @@ int mikros_get_community_board(struct request *r);
 int mikros_save_spelling_board(struct request *r);
 int mikros_get_spelling_board(struct request *r);
 
+/* community games (games.c) */
+struct services;
+struct job_outcome;
+extern const struct body_schema mikros_game_config_body;
+int mikros_sync_game_config(struct request *r);
+int mikros_game_session_state(struct request *r);
+/* job kind mikros.game_reset: bot_config {"server_id"} */
+void mikros_job_game_reset(struct services *svc, const char *config, struct job_outcome *o);
+
 /* RPG progression (rpg.c) */
 extern const struct body_schema mikros_character_body, mikros_action_body;
 int mikros_save_character(struct request *r);

@@ -78,6 +78,13 @@ static const struct qparam spelling_query[] = {
     {NULL, 0, NULL, 0, 0, false, NULL},
 };
 
+static const char *const session_games[] = {"word_unscramble", NULL};
+static const struct qparam session_query[] = {
+    {"server_id", Q_STRING, NULL, 1, 21, false, NULL},
+    {"game_type", Q_ENUM, "word_unscramble", 0, 0, false, session_games},
+    {NULL, 0, NULL, 0, 0, false, NULL},
+};
+
 #define ANALYTICS(p, h, q, c) \
     {.method = "GET", .path = "/api/gamestats/" p, .handler = h, .auth = "mikros", .limits = {&mikros_limit}, \
      .cache = c, .query = q}
@@ -92,6 +99,11 @@ static const struct route mikros_routes[] = {
      .limits = {&mikros_limit}, .body = &mikros_push_body, .flags = ROUTE_JSON_BODY},
     {.method = "POST", .path = "/api/promotions/submit-lead", .handler = mikros_submit_lead, .auth = "mikros",
      .limits = {&mikros_limit}, .body = &mikros_lead_body, .flags = ROUTE_JSON_BODY},
+    /* community games */
+    {.method = "POST", .path = "/api/games/sync-config", .handler = mikros_sync_game_config, .auth = "mikros",
+     .limits = {&mikros_limit}, .body = &mikros_game_config_body, .flags = ROUTE_JSON_BODY},
+    {.method = "GET", .path = "/api/games/session-state", .handler = mikros_game_session_state, .auth = "mikros",
+     .limits = {&mikros_limit}, .query = session_query},
     /* leaderboards */
     {.method = "POST", .path = "/api/leaderboards/community-games", .handler = mikros_save_community_board,
      .auth = "mikros", .limits = {&mikros_limit}, .body = &mikros_community_body, .flags = ROUTE_JSON_BODY},

@@ -1,0 +1,184 @@
+/* games.c — community games (spec 000 §17–18, CONTRACT 7.2): a server's config, its
+ * `mikros.game_reset` job on the scheduler engine (created or updated in the same statement), the
+ * job itself (a new word_unscramble session with a word of the configured difficulty), and the
+ * session's state (sql/014_mikros_games.sql). */
+#include "guildhall.h"
+#include "api/mikros/mikros.h"
+#include "api/mikros/scramble.h"
+#include "db.h"
+#include "job.h"
+#include "request.h"
+#include "schema.h"
+#include "scheduler/schedule.h"
+
+#include <ctype.h>
+
+DB_STMT(sync_stmt, 8, false,
+        "WITH cfg AS (INSERT INTO mikros_game_configs AS c (server_id, game_channel_id, reset_time_utc, "
+        " enabled_games, difficulty, updated_at) VALUES ($1, $2, $3, $4::text[], $5, "
+        " to_timestamp($6::double precision / 1e6)) ON CONFLICT (server_id) DO UPDATE SET "
+        " game_channel_id = EXCLUDED.game_channel_id, reset_time_utc = EXCLUDED.reset_time_utc, "
+        " enabled_games = EXCLUDED.enabled_games, difficulty = EXCLUDED.difficulty, "
+        " updated_at = EXCLUDED.updated_at, synced_at = now() RETURNING c.config_id), "
+        "job AS (INSERT INTO scheduler_jobs (name, description, bot_type, job_kind, enabled, schedule_type, "
+        " schedule_config, bot_config, next_run_at) VALUES ('mikros game_reset ' || $1, "
+        " 'Opens a new word_unscramble session at the server''s reset time', 'mikros', 'mikros.game_reset', "
+        " $7::boolean, 'daily', $8::jsonb - 'next_run', jsonb_build_object('server_id', $1::text), "
+        " CASE WHEN $7::boolean THEN to_timestamp(($8::jsonb->>'next_run')::bigint) END) "
+        " ON CONFLICT (job_kind, (bot_config->>'server_id')) WHERE bot_type = 'mikros' DO UPDATE SET "
+        " enabled = EXCLUDED.enabled, schedule_config = EXCLUDED.schedule_config, "
+        " next_run_at = EXCLUDED.next_run_at, updated_at = now()) "
+        "SELECT config_id::text FROM cfg");
+DB_STMT(state_stmt, 2, true,
+        "SELECT json_build_object('server_id', s.server_id, 'game_type', s.game_type, 'session_id', s.id, "
+        "'started_at', mikros_ts(s.started_at), 'word', s.word, 'scrambled_word', s.scrambled_word, "
+        "'solved', s.solved, 'solver_count', s.solver_count, 'attempts', s.attempts)::text "
+        "FROM mikros_game_sessions s WHERE s.server_id = $1 AND s.game_type = $2 ORDER BY s.started_at DESC LIMIT 1");
+/* A word of the server's difficulty, not the one its last session had. */
+DB_STMT(word_stmt, 1, false,
+        "SELECT w.word FROM mikros_game_configs c JOIN mikros_words w ON w.difficulty = c.difficulty "
+        "WHERE c.server_id = $1 AND w.word IS DISTINCT FROM (SELECT word FROM mikros_game_sessions "
+        " WHERE server_id = $1 ORDER BY started_at DESC LIMIT 1) ORDER BY random() LIMIT 1");
+DB_STMT(open_stmt, 3, false,
+        "INSERT INTO mikros_game_sessions (server_id, word, scrambled_word) VALUES ($1, $2, $3) "
+        "RETURNING json_build_object('session_id', id, 'server_id', server_id, 'word', word, "
+        "'started_at', mikros_ts(started_at))::text");
+
+static const char *const games[] = {"word_unscramble", NULL};
+static const char *const difficulties[] = {"easy", "medium", "hard", NULL};
+
+struct game_config_input {
+    const char *server_id, *game_channel_id, *reset_time_utc;
+    struct field_array enabled_games;
+    int difficulty;
+    int64_t updated_at;
+};
+
+static const struct body_field game_item = {.type = F_ENUM, .values = games};
+
+const struct body_schema mikros_game_config_body = {
+    .fields = (const struct body_field[]){
+        {.name = "server_id", .type = F_STRING, .flags = F_REQUIRED,
+         .offset = offsetof(struct game_config_input, server_id)},
+        {.name = "game_channel_id", .type = F_STRING, .flags = F_REQUIRED,
+         .offset = offsetof(struct game_config_input, game_channel_id)},
+        {.name = "reset_time_utc", .type = F_STRING, .flags = F_REQUIRED,
+         .offset = offsetof(struct game_config_input, reset_time_utc)},
+        {.name = "enabled_games", .type = F_ARRAY, .flags = F_REQUIRED,
+         .offset = offsetof(struct game_config_input, enabled_games), .max = 1, .items = &game_item},
+        {.name = "difficulty", .type = F_ENUM, .offset = offsetof(struct game_config_input, difficulty),
+         .values = difficulties, .def = "\"medium\""},
+        {.name = "updated_at", .type = F_TIMESTAMP, .flags = F_NULLABLE,
+         .offset = offsetof(struct game_config_input, updated_at)},
+        {0},
+    },
+    .size = sizeof(struct game_config_input),
+};
+
+/* "HH:MM", 00:00–23:59. */
+static bool reset_time_parse(const char *s, int *hour, int *minute)
+{
+    if (strlen(s) != 5 || s[2] != ':' || !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) ||
+        !isdigit((unsigned char)s[3]) || !isdigit((unsigned char)s[4]))
+        return false;
+    *hour = (s[0] - '0') * 10 + (s[1] - '0');
+    *minute = (s[3] - '0') * 10 + (s[4] - '0');
+    return *hour < 24 && *minute < 60;
+}
+
+int mikros_sync_game_config(struct request *r)
+{
+    const struct game_config_input *in = r->input;
+    int hour, minute;
+    if (!snowflake_valid(in->server_id))
+        return fail_field(r, 400, "server_id", "server_id must be a Discord id (15 to 21 digits)");
+    if (!snowflake_valid(in->game_channel_id))
+        return fail_field(r, 400, "game_channel_id", "game_channel_id must be a Discord id (15 to 21 digits)");
+    if (!reset_time_parse(in->reset_time_utc, &hour, &minute))
+        return fail_field(r, 400, "reset_time_utc", "reset_time_utc must be HH:MM, 00:00 to 23:59");
+    bool enabled = in->enabled_games.n > 0;
+    /* the engine's own arithmetic (src/scheduler/schedule.c) gives the next reset */
+    json_object *cfg = json_object_new_object(), *normalized = NULL;
+    json_object_object_add(cfg, "hour", json_object_new_int(hour));
+    json_object_object_add(cfg, "minute", json_object_new_int(minute));
+    struct schedule sched;
+    char err[128];
+    bool ok = schedule_parse(SCHEDULE_DAILY, cfg, &sched, &normalized, err, sizeof err);
+    json_object_put(cfg);
+    if (!ok)
+        return fail_field(r, 400, "reset_time_utc", "reset_time_utc: %s", err);
+    int64_t now = (int64_t)(now_us() / 1000000);
+    json_object_object_add(normalized, "next_run", json_object_new_int64(schedule_next(&sched, now, now)));
+    char updated[24];
+    snprintf(updated, sizeof updated, "%lld", (long long)in->updated_at);
+    const char *params[] = {in->server_id, in->game_channel_id, in->reset_time_utc,
+                            enabled ? "{word_unscramble}" : "{}", difficulties[in->difficulty],
+                            in->updated_at ? updated : NULL, enabled ? "true" : "false",
+                            json_object_to_json_string_ext(normalized, JSON_C_TO_STRING_PLAIN)};
+    PGresult *res = query(r, &sync_stmt, params);
+    json_object_put(normalized);
+    if (!res)
+        return -1;
+    char ts[32];
+    format_timestamp(ts, now_us(), TS_SECONDS_Z);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "success", json_object_new_boolean(1));
+    json_object_object_add(o, "config_id", json_object_new_string(PQgetvalue(res, 0, 0)));
+    json_object_object_add(o, "message", json_object_new_string("Configuration synced successfully"));
+    json_object_object_add(o, "timestamp", json_object_new_string(ts));
+    PQclear(res);
+    return reply_json(r, 200, o);
+}
+
+int mikros_game_session_state(struct request *r)
+{
+    const char *server = qstr(r, "server_id");
+    if (!server)
+        return fail_field(r, 400, "server_id", "Missing required parameter: server_id");
+    if (!snowflake_valid(server))
+        return fail_field(r, 400, "server_id", "server_id must be a Discord id (15 to 21 digits)");
+    const char *params[] = {server, qstr(r, "game_type")};
+    PGresult *res = query(r, &state_stmt, params);
+    if (!res)
+        return -1;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return fail(r, 404, "No game session for server %s yet", server);
+    }
+    json_object *data = json_tokener_parse(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return reply_ok(r, 200, data);
+}
+
+/* Opens the server's next session: one word, scrambled here, stored before the run succeeds. */
+static int open_session(struct request *r, const char *server)
+{
+    const char *params[] = {server};
+    PGresult *res = query(r, &word_stmt, params);
+    if (!res)
+        return -1;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return fail(r, 404, "Server %s has no game config", server);
+    }
+    char word[64], scrambled[64];
+    snprintf(word, sizeof word, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!mikros_scramble(word, scrambled, sizeof scrambled))
+        return fail(r, 500, "Internal error");
+    const char *open_params[] = {server, word, scrambled};
+    return reply_column(r, query(r, &open_stmt, open_params), 200, "Session not opened");
+}
+
+void mikros_job_game_reset(struct services *svc, const char *config, struct job_outcome *o)
+{
+    struct request r;
+    job_request(&r, svc, &family_mikros);
+    json_object *cfg = json_tokener_parse(config ? config : "{}"), *server;
+    int rc = cfg && json_object_object_get_ex(cfg, "server_id", &server) &&
+                     json_object_is_type(server, json_type_string)
+                 ? open_session(&r, json_object_get_string(server))
+                 : fail(&r, 400, "The job's bot_config has no server_id");
+    json_object_put(cfg);
+    job_finish(&r, rc, NULL, o);
+}
