@@ -27,3 +27,10 @@ def test_the_demo_loader_feeds_every_analytics_figure(stack, public):
         assert r.status_code == 200 and r.json()["data"], (path, r.text)
     users = public.get("/api/gamestats/total-users", headers=h).json()["data"]
     assert users["total_users"] > 0 and users["active_last_7d"] > 0
+    rpg = public.get("/api/rpg/leaderboard", params={"server_id": "111111111111111111"}, headers=h).json()
+    assert rpg["total_players"] > 0 and rpg["data"]
+    assert public.get("/api/promotions/active", headers=h).json()["data"]
+    board = public.get("/api/leaderboards/spelling", params={"server_id": "222222222222222222"}, headers=h).json()
+    assert board["data"]["total_players"] > 0
+    assert stack.sql("SELECT count(*) FROM scheduler_jobs WHERE job_kind = 'mikros.game_reset' "
+                     "AND bot_config->>'server_id' = '333333333333333333'") == [(1,)]
