@@ -385,6 +385,13 @@ static bool validate_one(const struct qparam *q, char *raw, struct qvalue *v, ch
         free(raw);
         v->s = xasprintf("%llu", (unsigned long long)v->ts_us);
         return true;
+    case Q_SNOWFLAKE:
+        if (!snowflake_valid(raw)) {
+            snprintf(err, errlen, "Invalid parameter: %s must be a Discord id (15 to 21 digits)", q->name);
+            return false;
+        }
+        v->s = raw;
+        return true;
     case Q_STRING:
         if (q->max > 0 && (long)strlen(raw) > q->max) {
             snprintf(err, errlen, "Invalid parameter: %s is longer than %ld characters", q->name, q->max);

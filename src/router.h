@@ -8,7 +8,7 @@ struct request;
 struct family;
 struct body_schema;
 
-enum qtype { Q_INT, Q_STRING, Q_ENUM, Q_TIMESTAMP, Q_BOOL };
+enum qtype { Q_INT, Q_STRING, Q_ENUM, Q_TIMESTAMP, Q_BOOL, Q_SNOWFLAKE /* a Discord id: 15 to 21 digits */ };
 
 /* One query parameter a route accepts. Integers: below min → 400; above max → clamped unless strict. */
 struct qparam {

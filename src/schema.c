@@ -83,6 +83,9 @@ static void expectation(const struct body_field *f, char *out, size_t len)
     case F_UUID:
         snprintf(out, len, "must be a UUID");
         return;
+    case F_SNOWFLAKE:
+        snprintf(out, len, "must be a Discord id (15 to 21 digits)");
+        return;
     case F_TIMESTAMP:
         snprintf(out, len, "must be an ISO-8601 timestamp");
         return;
@@ -188,6 +191,7 @@ size_t body_field_size(const struct body_field *f)
     switch (f->type) {
     case F_STRING:
     case F_UUID:
+    case F_SNOWFLAKE:
         return sizeof(const char *);
     case F_INT:
     case F_TIMESTAMP:
@@ -269,7 +273,7 @@ static bool bind_value(struct binder *b, const struct body_field *f, json_object
     if (!v) {   /* JSON null */
         if (!(f->flags & F_NULLABLE))
             return refuse(b, f, path);
-        if (f->type == F_STRING || f->type == F_UUID)
+        if (f->type == F_STRING || f->type == F_UUID || f->type == F_SNOWFLAKE)
             *(const char **)dst = NULL;
         else if (f->type == F_JSON)
             *(json_object **)dst = NULL;
@@ -324,7 +328,8 @@ static bool bind_value(struct binder *b, const struct body_field *f, json_object
                 }
         return refuse(b, f, path);
     case F_UUID:
-        if (!c_string(v, &s, &len) || !uuid_valid(s))
+    case F_SNOWFLAKE:
+        if (!c_string(v, &s, &len) || !(f->type == F_UUID ? uuid_valid(s) : snowflake_valid(s)))
             return refuse(b, f, path);
         *(const char **)dst = s;
         return true;
@@ -582,7 +587,8 @@ static json_object *value_to_json(const struct body_field *f, const char *slot)
 {
     switch (f->type) {
     case F_STRING:
-    case F_UUID: {
+    case F_UUID:
+    case F_SNOWFLAKE: {
         const char *s = *(const char *const *)(const void *)slot;
         return s ? json_object_new_string(s) : NULL;
     }

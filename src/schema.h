@@ -15,6 +15,7 @@ enum field_type {
     F_TIMESTAMP,  /* int64_t µs since the epoch, from an ISO-8601 string (parse_timestamp) */
     F_ENUM,       /* int: the index in values[]; the text is values[index] */
     F_UUID,       /* const char *: a string in the 8-4-4-4-12 hex form */
+    F_SNOWFLAKE,  /* const char *: a Discord id, 15 to 21 decimal digits */
     F_OBJECT,     /* a nested struct at offset, bound with .schema */
     F_ARRAY,      /* struct field_array at offset; each element bound with .items; min/max: element count */
     F_JSON,       /* json_object * (borrowed): any JSON value, checked later by the handler */
@@ -22,7 +23,7 @@ enum field_type {
 
 enum field_flags {
     F_REQUIRED = 1 << 0,  /* absent → "Missing required field: NAME" */
-    F_NULLABLE = 1 << 1,  /* null is accepted: the default when there is one, else strings/uuid/json NULL */
+    F_NULLABLE = 1 << 1,  /* null is accepted: the default when there is one, else strings/ids/json NULL */
 };
 
 struct body_schema;
@@ -70,7 +71,7 @@ struct field_error {
  * - With refuse_unknown, unknown keys are reported first (in the body's key order), then the
  *   fields: a misspelt key is named as unknown rather than as a missing required field.
  * - null: with F_NULLABLE it binds the field's default when it has one; without a default it leaves
- *   the field as it is, except that F_STRING, F_UUID and F_JSON are set to NULL. Its present bit is
+ *   the field as it is, except that F_STRING, F_UUID, F_SNOWFLAKE and F_JSON are set to NULL. Its present bit is
  *   set either way (it was given). Without
  *   F_NULLABLE it is refused with the field's usual message; an F_JSON field says "must not be null".
  *   F_REQUIRED | F_NULLABLE: the key must be there, and null is accepted.

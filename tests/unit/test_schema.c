@@ -63,7 +63,8 @@ static json_object *dump(const struct body_field *f, const void *p)
 {
     switch (f->type) {
     case F_STRING:
-    case F_UUID: {
+    case F_UUID:
+    case F_SNOWFLAKE: {
         const char *s = *(const char *const *)p;
         return s ? json_object_new_string(s) : NULL;
     }
@@ -125,6 +126,7 @@ static void prefill(struct one *o, const struct body_field *f)
         break;
     case F_STRING:
     case F_UUID:
+    case F_SNOWFLAKE:
         o->v.s = "untouched";
         break;
     case F_JSON:
@@ -381,6 +383,27 @@ static const struct row uuid_rows[] = {
 static void uuids(void **state)
 {
     run_rows(uuid_rows, ARRAY_LEN(uuid_rows));
+}
+
+static const struct row snowflake_rows[] = {
+    {"15 digits", {.name = "id", .type = F_SNOWFLAKE}, "{\"id\":\"123456789012345\"}", .want = "\"123456789012345\""},
+    {"21 digits", {.name = "id", .type = F_SNOWFLAKE}, "{\"id\":\"123456789012345678901\"}",
+     .want = "\"123456789012345678901\""},
+    {"14 digits", {.name = "id", .type = F_SNOWFLAKE}, "{\"id\":\"12345678901234\"}", .at = "id",
+     .message = "id must be a Discord id (15 to 21 digits)"},
+    {"22 digits", {.name = "id", .type = F_SNOWFLAKE}, "{\"id\":\"1234567890123456789012\"}", .at = "id",
+     .message = "id must be a Discord id (15 to 21 digits)"},
+    {"a letter inside", {.name = "id", .type = F_SNOWFLAKE}, "{\"id\":\"1234567890x2345678\"}", .at = "id",
+     .message = "id must be a Discord id (15 to 21 digits)"},
+    {"a number, not a string", {.name = "id", .type = F_SNOWFLAKE}, "{\"id\":123456789012345678}", .at = "id",
+     .message = "id must be a Discord id (15 to 21 digits)"},
+    {"nullable null is NULL", {.name = "id", .type = F_SNOWFLAKE, .flags = F_NULLABLE}, "{\"id\":null}",
+     .want = "null"},
+};
+
+static void snowflakes(void **state)
+{
+    run_rows(snowflake_rows, ARRAY_LEN(snowflake_rows));
 }
 
 static const struct row timestamp_rows[] = {
@@ -788,6 +811,7 @@ int main(void)
         cmocka_unit_test(bools),
         cmocka_unit_test(enums),
         cmocka_unit_test(uuids),
+        cmocka_unit_test(snowflakes),
         cmocka_unit_test(timestamps),
         cmocka_unit_test(objects),
         cmocka_unit_test(arrays),

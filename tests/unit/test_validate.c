@@ -17,6 +17,11 @@ static const struct qparam strict[] = {
     {NULL, 0, NULL, 0, 0, false, NULL},
 };
 
+static const struct qparam discord[] = {
+    {"server_id", Q_SNOWFLAKE, NULL, 0, 0, false, NULL},
+    {NULL, 0, NULL, 0, 0, false, NULL},
+};
+
 static bool check(const struct qparam *s, const char *q, struct qvalue *v, char *err)
 {
     return query_validate(s, q, v, err, 256);
@@ -65,6 +70,22 @@ static void strict_maximum_is_an_error(void **state)
     assert_true(check(strict, "limit=200&since_id=0", v, err));
     assert_int_equal(v[1].i, 0);
     query_values_free(strict, v);
+}
+
+static void snowflakes_are_15_to_21_digits(void **state)
+{
+    struct qvalue v[MAX_QPARAMS];
+    char err[256];
+    assert_true(check(discord, "server_id=123456789012345678", v, err));
+    assert_string_equal(v[0].s, "123456789012345678");
+    query_values_free(discord, v);
+    const char *bad[] = {"server_id=12345678901234", "server_id=1234567890123456789012", "server_id=12345678901234567x",
+                         "server_id=", "server_id=-12345678901234567"};
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        assert_false(check(discord, bad[i], v, err));
+        assert_string_equal(err, "Invalid parameter: server_id must be a Discord id (15 to 21 digits)");
+        query_values_free(discord, v);
+    }
 }
 
 static void enums_name_the_accepted_values(void **state)
@@ -178,6 +199,7 @@ int main(void)
         cmocka_unit_test(defaults_fill_absent_parameters),
         cmocka_unit_test(integers_are_validated_and_clamped),
         cmocka_unit_test(strict_maximum_is_an_error),
+        cmocka_unit_test(snowflakes_are_15_to_21_digits),
         cmocka_unit_test(enums_name_the_accepted_values),
         cmocka_unit_test(timestamps_accept_offsets_and_convert_to_utc),
         cmocka_unit_test(strings_are_decoded_and_bounded),

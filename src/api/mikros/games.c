@@ -58,9 +58,9 @@ static const struct body_field game_item = {.type = F_ENUM, .values = games};
 
 const struct body_schema mikros_game_config_body = {
     .fields = (const struct body_field[]){
-        {.name = "server_id", .type = F_STRING, .flags = F_REQUIRED,
+        {.name = "server_id", .type = F_SNOWFLAKE, .flags = F_REQUIRED,
          .offset = offsetof(struct game_config_input, server_id)},
-        {.name = "game_channel_id", .type = F_STRING, .flags = F_REQUIRED,
+        {.name = "game_channel_id", .type = F_SNOWFLAKE, .flags = F_REQUIRED,
          .offset = offsetof(struct game_config_input, game_channel_id)},
         {.name = "reset_time_utc", .type = F_STRING, .flags = F_REQUIRED,
          .offset = offsetof(struct game_config_input, reset_time_utc)},
@@ -90,10 +90,6 @@ int mikros_sync_game_config(struct request *r)
 {
     const struct game_config_input *in = r->input;
     int hour, minute;
-    if (!snowflake_valid(in->server_id))
-        return fail_field(r, 400, "server_id", "server_id must be a Discord id (15 to 21 digits)");
-    if (!snowflake_valid(in->game_channel_id))
-        return fail_field(r, 400, "game_channel_id", "game_channel_id must be a Discord id (15 to 21 digits)");
     if (!reset_time_parse(in->reset_time_utc, &hour, &minute))
         return fail_field(r, 400, "reset_time_utc", "reset_time_utc must be HH:MM, 00:00 to 23:59");
     bool enabled = in->enabled_games.n > 0;
@@ -135,8 +131,6 @@ int mikros_game_session_state(struct request *r)
     const char *server = qstr(r, "server_id");
     if (!server)
         return fail_field(r, 400, "server_id", "Missing required parameter: server_id");
-    if (!snowflake_valid(server))
-        return fail_field(r, 400, "server_id", "server_id must be a Discord id (15 to 21 digits)");
     const char *params[] = {server, qstr(r, "game_type")};
     PGresult *res = query(r, &state_stmt, params);
     if (!res)

@@ -30,7 +30,7 @@ struct entry_input {
 #define FIGURE(label, member) {.name = label, .type = F_INT, .flags = F_REQUIRED, \
                               .offset = offsetof(struct entry_input, member), .min = 0, .max = INT64_MAX}
 #define ENTRY_FIELDS(score_name, wins_name)                                                                   \
-    {.name = "discord_id", .type = F_STRING, .flags = F_REQUIRED, .offset = offsetof(struct entry_input, discord_id)}, \
+    {.name = "discord_id", .type = F_SNOWFLAKE, .flags = F_REQUIRED, .offset = offsetof(struct entry_input, discord_id)}, \
     {.name = "username", .type = F_STRING, .flags = F_REQUIRED, .offset = offsetof(struct entry_input, username),    \
      .min = 1, .max = 100},                                                                                   \
     FIGURE(score_name, score), FIGURE(wins_name, wins), FIGURE("first_solves", first_solves),                \
@@ -57,7 +57,7 @@ struct board_input {
 
 const struct body_schema mikros_community_body = {
     .fields = (const struct body_field[]){
-        {.name = "server_id", .type = F_STRING, .flags = F_REQUIRED, .offset = offsetof(struct board_input, server_id)},
+        {.name = "server_id", .type = F_SNOWFLAKE, .flags = F_REQUIRED, .offset = offsetof(struct board_input, server_id)},
         {.name = "game_type", .type = F_ENUM, .offset = offsetof(struct board_input, game_type), .values = game_types,
          .def = "\"word_unscramble\""},
         {.name = "session_id", .type = F_STRING, .flags = F_NULLABLE, .offset = offsetof(struct board_input, session_id),
@@ -72,7 +72,7 @@ const struct body_schema mikros_community_body = {
 
 const struct body_schema mikros_spelling_body = {
     .fields = (const struct body_field[]){
-        {.name = "server_id", .type = F_STRING, .flags = F_REQUIRED, .offset = offsetof(struct board_input, server_id)},
+        {.name = "server_id", .type = F_SNOWFLAKE, .flags = F_REQUIRED, .offset = offsetof(struct board_input, server_id)},
         {.name = "leaderboard", .type = F_ARRAY, .flags = F_REQUIRED, .offset = offsetof(struct board_input, leaderboard),
          .max = MAX_ENTRIES, .items = &spelling_item},
         {.name = "updated_at", .type = F_TIMESTAMP, .flags = F_NULLABLE, .offset = offsetof(struct board_input, updated_at)},
@@ -81,17 +81,13 @@ const struct body_schema mikros_spelling_body = {
     .size = sizeof(struct board_input),
 };
 
-/* Snowflakes, and each player once per save. */
+/* Each player once per save. */
 static bool entries_valid(struct request *r, const struct board_input *in)
 {
-    if (!snowflake_valid(in->server_id))
-        return fail_field(r, 400, "server_id", "server_id must be a Discord id (15 to 21 digits)"), false;
     const struct entry_input *e = in->leaderboard.items;
     for (size_t i = 0; i < in->leaderboard.n; i++) {
         char field[48];
         snprintf(field, sizeof field, "leaderboard[%zu].discord_id", i);
-        if (!snowflake_valid(e[i].discord_id))
-            return fail_field(r, 400, field, "%s must be a Discord id (15 to 21 digits)", field), false;
         for (size_t k = 0; k < i; k++)
             if (!strcmp(e[k].discord_id, e[i].discord_id))
                 return fail_field(r, 400, field, "%s repeats player %s", field, e[i].discord_id), false;
@@ -152,8 +148,6 @@ static int get_board(struct request *r, const char *board, const char *game_type
     const char *server = qstr(r, "server_id");
     if (!server)
         return fail_field(r, 400, "server_id", "Missing required parameter: server_id");
-    if (!snowflake_valid(server))
-        return fail_field(r, 400, "server_id", "server_id must be a Discord id (15 to 21 digits)");
     const char *period = qstr(r, "period");
     const char *params[] = {board, server, game_type ? game_type : "all", period, qstr(r, "limit"), score_key,
                             wins_key};

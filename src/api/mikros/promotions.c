@@ -73,8 +73,8 @@ const struct body_schema mikros_push_body = {
     .fields = (const struct body_field[]){
         {.name = "game_id", .type = F_INT, .flags = F_REQUIRED, .offset = offsetof(struct push_input, game_id),
          .min = 1, .max = INT64_MAX},
-        {.name = "server_id", .type = F_STRING, .flags = F_REQUIRED, .offset = offsetof(struct push_input, server_id)},
-        {.name = "channel_id", .type = F_STRING, .flags = F_REQUIRED, .offset = offsetof(struct push_input, channel_id)},
+        {.name = "server_id", .type = F_SNOWFLAKE, .flags = F_REQUIRED, .offset = offsetof(struct push_input, server_id)},
+        {.name = "channel_id", .type = F_SNOWFLAKE, .flags = F_REQUIRED, .offset = offsetof(struct push_input, channel_id)},
         {.name = "pushed_at", .type = F_TIMESTAMP, .flags = F_NULLABLE, .offset = offsetof(struct push_input, pushed_at)},
         {.name = "bot_instance_id", .type = F_STRING, .flags = F_NULLABLE,
          .offset = offsetof(struct push_input, bot_instance_id), .max = 128},
@@ -92,9 +92,9 @@ struct lead_input {
                              .offset = offsetof(struct lead_input, f), .min = lo, .max = hi}
 const struct body_schema mikros_lead_body = {
     .fields = (const struct body_field[]){
-        LEAD(discord_id, 0, 0, F_REQUIRED),
+        {.name = "discord_id", .type = F_SNOWFLAKE, .flags = F_REQUIRED, .offset = offsetof(struct lead_input, discord_id)},
         LEAD(username, 1, 100, F_REQUIRED),
-        LEAD(server_id, 0, 0, F_REQUIRED),
+        {.name = "server_id", .type = F_SNOWFLAKE, .flags = F_REQUIRED, .offset = offsetof(struct lead_input, server_id)},
         LEAD(campaign_interest, 1, 200, F_REQUIRED),
         LEAD(email, 3, 254, F_REQUIRED),
         LEAD(message_context, 0, 2000, F_NULLABLE),
@@ -152,8 +152,6 @@ int mikros_put_promotion(struct request *r)
 int mikros_active_promotions(struct request *r)
 {
     const char *server = qstr(r, "server_id");
-    if (server && !snowflake_valid(server))
-        return fail_field(r, 400, "server_id", "server_id must be a Discord id (15 to 21 digits)");
     const char *params[] = {qstr(r, "limit"), qstr(r, "since_id"), qstr(r, "platform"), server};
     PGresult *res = query(r, &active_stmt, params);
     if (!res)
@@ -166,10 +164,6 @@ int mikros_active_promotions(struct request *r)
 int mikros_mark_pushed(struct request *r)
 {
     const struct push_input *in = r->input;
-    if (!snowflake_valid(in->server_id))
-        return fail_field(r, 400, "server_id", "server_id must be a Discord id (15 to 21 digits)");
-    if (!snowflake_valid(in->channel_id))
-        return fail_field(r, 400, "channel_id", "channel_id must be a Discord id (15 to 21 digits)");
     char game_id[24], pushed[24];
     snprintf(game_id, sizeof game_id, "%lld", (long long)in->game_id);
     const char *params[] = {game_id, in->server_id, in->channel_id, micros_param(in->pushed_at, pushed),
@@ -217,10 +211,6 @@ void mikros_promo_code(char out[MIKROS_PROMO_CODE_LEN + 1], int year)
 int mikros_submit_lead(struct request *r)
 {
     const struct lead_input *in = r->input;
-    if (!snowflake_valid(in->discord_id))
-        return fail_field(r, 400, "discord_id", "discord_id must be a Discord id (15 to 21 digits)");
-    if (!snowflake_valid(in->server_id))
-        return fail_field(r, 400, "server_id", "server_id must be a Discord id (15 to 21 digits)");
     if (!mikros_email_valid(in->email))
         return fail_field(r, 400, "email", "email must be an email address");
     char code[MIKROS_PROMO_CODE_LEN + 1], ts[32], submitted[24];

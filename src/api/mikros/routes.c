@@ -42,14 +42,14 @@ static const struct qparam genre_query[] = {
 
 static const char *const rpg_sorts[] = {"level", "xp", "created_at", NULL};
 static const struct qparam character_query[] = {
-    {"server_id", Q_STRING, NULL, 1, 21, false, NULL},
+    {"server_id", Q_SNOWFLAKE, NULL, 0, 0, false, NULL},
     {NULL, 0, NULL, 0, 0, false, NULL},
 };
 static const struct qparam rpg_board_query[] = {
-    {"server_id", Q_STRING, NULL, 1, 21, false, NULL},
+    {"server_id", Q_SNOWFLAKE, NULL, 0, 0, false, NULL},
     {"limit", Q_INT, "10", 1, 100, false, NULL},
     {"sort_by", Q_ENUM, "level", 0, 0, false, rpg_sorts},
-    {"discord_id", Q_STRING, NULL, 1, 21, false, NULL},
+    {"discord_id", Q_SNOWFLAKE, NULL, 0, 0, false, NULL},
     {NULL, 0, NULL, 0, 0, false, NULL},
 };
 
@@ -58,21 +58,21 @@ static const struct qparam promotions_query[] = {
     {"limit", Q_INT, "50", 1, 100, false, NULL},
     {"since_id", Q_INT, "0", 0, INT64_MAX, false, NULL},
     {"platform", Q_ENUM, "all", 0, 0, false, promo_platforms},
-    {"server_id", Q_STRING, NULL, 1, 21, false, NULL},
+    {"server_id", Q_SNOWFLAKE, NULL, 0, 0, false, NULL},
     {NULL, 0, NULL, 0, 0, false, NULL},
 };
 
 static const char *const board_periods[] = {"all_time", "daily", "weekly", "monthly", NULL};
 static const char *const board_games[] = {"all", "word_unscramble", NULL};
 static const struct qparam community_query[] = {
-    {"server_id", Q_STRING, NULL, 1, 21, false, NULL},
+    {"server_id", Q_SNOWFLAKE, NULL, 0, 0, false, NULL},
     {"game_type", Q_ENUM, "all", 0, 0, false, board_games},
     {"period", Q_ENUM, "all_time", 0, 0, false, board_periods},
     {"limit", Q_INT, "10", 1, 100, false, NULL},
     {NULL, 0, NULL, 0, 0, false, NULL},
 };
 static const struct qparam spelling_query[] = {
-    {"server_id", Q_STRING, NULL, 1, 21, false, NULL},
+    {"server_id", Q_SNOWFLAKE, NULL, 0, 0, false, NULL},
     {"period", Q_ENUM, "all_time", 0, 0, false, board_periods},
     {"limit", Q_INT, "10", 1, 100, false, NULL},
     {NULL, 0, NULL, 0, 0, false, NULL},
@@ -80,7 +80,7 @@ static const struct qparam spelling_query[] = {
 
 static const char *const session_games[] = {"word_unscramble", NULL};
 static const struct qparam session_query[] = {
-    {"server_id", Q_STRING, NULL, 1, 21, false, NULL},
+    {"server_id", Q_SNOWFLAKE, NULL, 0, 0, false, NULL},
     {"game_type", Q_ENUM, "word_unscramble", 0, 0, false, session_games},
     {NULL, 0, NULL, 0, 0, false, NULL},
 };

@@ -33,9 +33,9 @@ struct character_input {
 
 const struct body_schema mikros_character_body = {
     .fields = (const struct body_field[]){
-        {.name = "discord_id", .type = F_STRING, .flags = F_REQUIRED,
+        {.name = "discord_id", .type = F_SNOWFLAKE, .flags = F_REQUIRED,
          .offset = offsetof(struct character_input, discord_id)},
-        {.name = "server_id", .type = F_STRING, .flags = F_REQUIRED,
+        {.name = "server_id", .type = F_SNOWFLAKE, .flags = F_REQUIRED,
          .offset = offsetof(struct character_input, server_id)},
         {.name = "character_name", .type = F_STRING, .flags = F_REQUIRED,
          .offset = offsetof(struct character_input, character_name), .min = 1, .max = 64},
@@ -63,8 +63,8 @@ struct action_input {
 
 const struct body_schema mikros_action_body = {
     .fields = (const struct body_field[]){
-        {.name = "discord_id", .type = F_STRING, .flags = F_REQUIRED, .offset = offsetof(struct action_input, discord_id)},
-        {.name = "server_id", .type = F_STRING, .flags = F_REQUIRED, .offset = offsetof(struct action_input, server_id)},
+        {.name = "discord_id", .type = F_SNOWFLAKE, .flags = F_REQUIRED, .offset = offsetof(struct action_input, discord_id)},
+        {.name = "server_id", .type = F_SNOWFLAKE, .flags = F_REQUIRED, .offset = offsetof(struct action_input, server_id)},
         {.name = "action_type", .type = F_STRING, .flags = F_REQUIRED,
          .offset = offsetof(struct action_input, action_type), .min = 1, .max = 64},
         {.name = "character_level", .type = F_INT, .flags = F_REQUIRED,
@@ -80,16 +80,6 @@ const struct body_schema mikros_action_body = {
     },
     .size = sizeof(struct action_input),
 };
-
-/* server_id and discord_id of a body: Discord snowflakes (CONTRACT 4). */
-static bool ids_valid(struct request *r, const char *discord_id, const char *server_id)
-{
-    if (!snowflake_valid(discord_id))
-        return fail_field(r, 400, "discord_id", "discord_id must be a Discord id (15 to 21 digits)"), false;
-    if (!snowflake_valid(server_id))
-        return fail_field(r, 400, "server_id", "server_id must be a Discord id (15 to 21 digits)"), false;
-    return true;
-}
 
 /* stats: an object of small non-negative integers; inventory: an array. */
 static bool character_valid(struct request *r, const struct character_input *in)
@@ -136,7 +126,7 @@ static int reply_saved(struct request *r, PGresult *res, const char *id_key, con
 int mikros_save_character(struct request *r)
 {
     const struct character_input *in = r->input;
-    if (!ids_valid(r, in->discord_id, in->server_id) || !character_valid(r, in))
+    if (!character_valid(r, in))
         return -1;
     char level[24], xp[24], last[24];
     snprintf(level, sizeof level, "%lld", (long long)in->level);
@@ -166,10 +156,6 @@ int mikros_get_character(struct request *r)
 int mikros_rpg_leaderboard(struct request *r)
 {
     const char *server = qstr(r, "server_id"), *me = qstr(r, "discord_id");
-    if (server && !snowflake_valid(server))
-        return fail_field(r, 400, "server_id", "server_id must be a Discord id (15 to 21 digits)");
-    if (me && !snowflake_valid(me))
-        return fail_field(r, 400, "discord_id", "discord_id must be a Discord id (15 to 21 digits)");
     const char *params[] = {server, qstr(r, "limit"), qstr(r, "sort_by"), me};
     return reply_column(r, query(r, &board_stmt, params), 200, "Leaderboard not found");
 }
@@ -177,8 +163,6 @@ int mikros_rpg_leaderboard(struct request *r)
 int mikros_log_action(struct request *r)
 {
     const struct action_input *in = r->input;
-    if (!ids_valid(r, in->discord_id, in->server_id))
-        return -1;
     char level[24], xp[24], at[24];
     snprintf(level, sizeof level, "%lld", (long long)in->character_level);
     snprintf(xp, sizeof xp, "%lld", (long long)in->xp_gained);
