@@ -46,7 +46,7 @@ DB_STMT(set_next_stmt, 2, false,
 DB_STMT(claim_stmt, 0, false,
         "SELECT id, bot_type, coalesce(job_kind, ''), schedule_type, schedule_config::text, bot_config::text, "
         "extract(epoch FROM anchor_at)::bigint, enabled AND next_run_at <= now(), "
-        "coalesce(extract(epoch FROM next_run_at)::bigint, 0) "
+        "coalesce(extract(epoch FROM next_run_at)::bigint, 0), run_requested_id "
         "FROM scheduler_jobs j WHERE j.id IN ("
         " (SELECT d.id FROM scheduler_jobs d WHERE d.enabled AND d.next_run_at <= now() AND NOT EXISTS "
         "  (SELECT 1 FROM scheduler_runs r WHERE r.job_id = d.id AND r.status = 'running') "
@@ -58,10 +58,12 @@ DB_STMT(claim_stmt, 0, false,
          * just committed (it advanced next_run_at), but not the IN list computed before the lock */
         "AND ((j.enabled AND j.next_run_at <= now()) OR j.run_requested_at IS NOT NULL) "
         "ORDER BY next_run_at NULLS LAST LIMIT " "16" " FOR UPDATE SKIP LOCKED");
-DB_STMT(start_run_stmt, 3, false,
-        "WITH run AS (INSERT INTO scheduler_runs (job_id, scheduled_for, status, runner_pid) "
-        " VALUES ($1::uuid, to_timestamp(nullif($3::bigint, 0)), 'running', pg_backend_pid()) RETURNING id), "
-        "job AS (UPDATE scheduler_jobs SET run_requested_at = NULL, "
+/* A run asked for by a mikros trigger takes the id the trigger answered ($4). */
+DB_STMT(start_run_stmt, 4, false,
+        "WITH run AS (INSERT INTO scheduler_runs (id, job_id, scheduled_for, status, runner_pid) "
+        " VALUES (coalesce($4::uuid, gen_random_uuid()), $1::uuid, to_timestamp(nullif($3::bigint, 0)), 'running', "
+        " pg_backend_pid()) RETURNING id), "
+        "job AS (UPDATE scheduler_jobs SET run_requested_at = NULL, run_requested_id = NULL, "
         " next_run_at = CASE WHEN $2::bigint > 0 THEN to_timestamp($2::bigint) ELSE next_run_at END "
         " WHERE id = $1::uuid) "
         "SELECT id FROM run");
@@ -176,7 +178,7 @@ static int claim(struct services *svc, struct claimed *out)
         struct schedule s;
         if (due && parse_schedule(PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), &s))
             snprintf(next, sizeof(next), "%lld", (long long)schedule_next(&s, now, atoll(PQgetvalue(res, i, 6))));
-        const char *params[] = {c->id, next, scheduled};
+        const char *params[] = {c->id, next, scheduled, PQgetisnull(res, i, 9) ? NULL : PQgetvalue(res, i, 9)};
         PGresult *run = db_exec(svc->db, &start_run_stmt, params, &st);
         if (st != DB_OK) {
             PQclear(res);

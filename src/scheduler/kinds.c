@@ -12,6 +12,8 @@ static const struct job_kind kinds[] = {
     {"places.snapshot_stats", places_job_snapshot_stats},
     {"places.cleanup_archives", places_job_cleanup_archives},
     {"mikros.game_reset", mikros_job_game_reset},
+    {"mikros.monthly_report", mikros_job_monthly_report},
+    {"mikros.promotion_check", mikros_job_promotion_check},
 };
 
 const struct job_kind *job_kind_find(const char *kind)

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "request.h"   /* before cmocka, whose fail() macro would rename request.h's fail() */
 #include "scheduler/kinds.h"
+#include "api/mikros/mikros.h"
 #include "api/places/places.h"
 #include "unit.h"
 
@@ -29,6 +30,9 @@ static void built_in_kinds_point_at_their_family(void **state)
     assert_ptr_equal(job_kind_find("places.cleanup_archives")->run, places_job_cleanup_archives);
     assert_ptr_equal(job_kind_find("birthday")->run, scheduler_run_birthday);
     assert_ptr_equal(job_kind_find("visitor")->run, scheduler_run_visitor);
+    assert_ptr_equal(job_kind_find("mikros.game_reset")->run, mikros_job_game_reset);
+    assert_ptr_equal(job_kind_find("mikros.monthly_report")->run, mikros_job_monthly_report);
+    assert_ptr_equal(job_kind_find("mikros.promotion_check")->run, mikros_job_promotion_check);
 }
 
 static void unknown_kinds_are_not_found(void **state)

@@ -139,13 +139,9 @@ const struct body_schema mikros_contributors_body = {
 /* {"success": true, <key>: value, "timestamp": T}: the feed's answers (CONTRACT 7.2). */
 static int reply_fed(struct request *r, const char *key, json_object *value)
 {
-    char ts[32];
-    format_timestamp(ts, now_us(), TS_SECONDS_Z);
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "success", json_object_new_boolean(1));
     json_object_object_add(o, key, value);
-    json_object_object_add(o, "timestamp", json_object_new_string(ts));
-    return reply_json(r, 200, o);
+    return mikros_reply_top(r, o);
 }
 
 int mikros_put_app(struct request *r)

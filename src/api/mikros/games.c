@@ -9,35 +9,27 @@
 #include "job.h"
 #include "request.h"
 #include "schema.h"
-#include "scheduler/schedule.h"
 
-#include <ctype.h>
-
-DB_STMT(sync_stmt, 8, false,
+DB_STMT(sync_stmt, 9, false,
         "WITH cfg AS (INSERT INTO mikros_game_configs AS c (server_id, game_channel_id, reset_time_utc, "
         " enabled_games, difficulty, updated_at) VALUES ($1, $2, $3, $4::text[], $5, "
         " to_timestamp($6::double precision / 1e6)) ON CONFLICT (server_id) DO UPDATE SET "
         " game_channel_id = EXCLUDED.game_channel_id, reset_time_utc = EXCLUDED.reset_time_utc, "
         " enabled_games = EXCLUDED.enabled_games, difficulty = EXCLUDED.difficulty, "
         " updated_at = EXCLUDED.updated_at, synced_at = now() RETURNING c.config_id), "
-        "job AS (INSERT INTO scheduler_jobs (name, description, bot_type, job_kind, enabled, schedule_type, "
-        " schedule_config, bot_config, next_run_at) VALUES ('mikros game_reset ' || $1, "
-        " 'Opens a new word_unscramble session at the server''s reset time', 'mikros', 'mikros.game_reset', "
-        " $7::boolean, 'daily', $8::jsonb - 'next_run', jsonb_build_object('server_id', $1::text), "
-        " CASE WHEN $7::boolean THEN to_timestamp(($8::jsonb->>'next_run')::bigint) END) "
-        " ON CONFLICT (job_kind, (bot_config->>'server_id')) WHERE bot_type = 'mikros' DO UPDATE SET "
-        " enabled = EXCLUDED.enabled, schedule_config = EXCLUDED.schedule_config, "
-        " next_run_at = EXCLUDED.next_run_at, updated_at = now()) "
-        "SELECT config_id::text FROM cfg");
+        "job AS (SELECT mikros_sync_job($1, 'game_reset', $7::boolean, 'daily', $8::jsonb, $9::bigint)) "
+        "SELECT cfg.config_id::text FROM cfg, job");
 DB_STMT(state_stmt, 2, true,
         "SELECT json_build_object('server_id', s.server_id, 'game_type', s.game_type, 'session_id', s.id, "
         "'started_at', mikros_ts(s.started_at), 'word', s.word, 'scrambled_word', s.scrambled_word, "
         "'solved', s.solved, 'solver_count', s.solver_count, 'attempts', s.attempts)::text "
         "FROM mikros_game_sessions s WHERE s.server_id = $1 AND s.game_type = $2 ORDER BY s.started_at DESC LIMIT 1");
-/* A word of the server's difficulty, not the one its last session had. */
+/* A word of the server's difficulty (medium for a server whose game_reset came from the scheduling
+ * sync alone), not the one its last session had. */
 DB_STMT(word_stmt, 1, false,
-        "SELECT w.word FROM mikros_game_configs c JOIN mikros_words w ON w.difficulty = c.difficulty "
-        "WHERE c.server_id = $1 AND w.word IS DISTINCT FROM (SELECT word FROM mikros_game_sessions "
+        "SELECT w.word FROM mikros_words w WHERE w.difficulty = coalesce((SELECT difficulty FROM "
+        " mikros_game_configs WHERE server_id = $1), 'medium') "
+        "AND w.word IS DISTINCT FROM (SELECT word FROM mikros_game_sessions "
         " WHERE server_id = $1 ORDER BY started_at DESC LIMIT 1) ORDER BY random() LIMIT 1");
 DB_STMT(open_stmt, 3, false,
         "INSERT INTO mikros_game_sessions (server_id, word, scrambled_word) VALUES ($1, $2, $3) "
@@ -75,55 +67,33 @@ const struct body_schema mikros_game_config_body = {
     .size = sizeof(struct game_config_input),
 };
 
-/* "HH:MM", 00:00–23:59. */
-static bool reset_time_parse(const char *s, int *hour, int *minute)
-{
-    if (strlen(s) != 5 || s[2] != ':' || !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) ||
-        !isdigit((unsigned char)s[3]) || !isdigit((unsigned char)s[4]))
-        return false;
-    *hour = (s[0] - '0') * 10 + (s[1] - '0');
-    *minute = (s[3] - '0') * 10 + (s[4] - '0');
-    return *hour < 24 && *minute < 60;
-}
-
 int mikros_sync_game_config(struct request *r)
 {
     const struct game_config_input *in = r->input;
     int hour, minute;
-    if (!reset_time_parse(in->reset_time_utc, &hour, &minute))
+    if (!mikros_time_of_day(in->reset_time_utc, &hour, &minute))
         return fail_field(r, 400, "reset_time_utc", "reset_time_utc must be HH:MM, 00:00 to 23:59");
     bool enabled = in->enabled_games.n > 0;
-    /* the engine's own arithmetic (src/scheduler/schedule.c) gives the next reset */
-    json_object *cfg = json_object_new_object(), *normalized = NULL;
+    json_object *cfg = json_object_new_object();
     json_object_object_add(cfg, "hour", json_object_new_int(hour));
     json_object_object_add(cfg, "minute", json_object_new_int(minute));
-    struct schedule sched;
+    struct mikros_schedule sched;
     char err[128];
-    bool ok = schedule_parse(SCHEDULE_DAILY, cfg, &sched, &normalized, err, sizeof err);
-    json_object_put(cfg);
-    if (!ok)
+    if (!mikros_schedule_make(&sched, SCHEDULE_DAILY, cfg, err, sizeof err))
         return fail_field(r, 400, "reset_time_utc", "reset_time_utc: %s", err);
-    int64_t now = (int64_t)(now_us() / 1000000);
-    json_object_object_add(normalized, "next_run", json_object_new_int64(schedule_next(&sched, now, now)));
     char updated[24];
     snprintf(updated, sizeof updated, "%lld", (long long)in->updated_at);
     const char *params[] = {in->server_id, in->game_channel_id, in->reset_time_utc,
                             enabled ? "{word_unscramble}" : "{}", difficulties[in->difficulty],
                             in->updated_at ? updated : NULL, enabled ? "true" : "false",
-                            json_object_to_json_string_ext(normalized, JSON_C_TO_STRING_PLAIN)};
+                            json_object_to_json_string_ext(sched.config, JSON_C_TO_STRING_PLAIN), sched.next_run};
     PGresult *res = query(r, &sync_stmt, params);
-    json_object_put(normalized);
+    json_object_put(sched.config);
     if (!res)
         return -1;
-    char ts[32];
-    format_timestamp(ts, now_us(), TS_SECONDS_Z);
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "success", json_object_new_boolean(1));
-    json_object_object_add(o, "config_id", json_object_new_string(PQgetvalue(res, 0, 0)));
-    json_object_object_add(o, "message", json_object_new_string("Configuration synced successfully"));
-    json_object_object_add(o, "timestamp", json_object_new_string(ts));
+    int rc = mikros_reply_id(r, "config_id", PQgetvalue(res, 0, 0), "Configuration synced successfully");
     PQclear(res);
-    return reply_json(r, 200, o);
+    return rc;
 }
 
 int mikros_game_session_state(struct request *r)
@@ -153,7 +123,7 @@ static int open_session(struct request *r, const char *server)
         return -1;
     if (PQntuples(res) == 0) {
         PQclear(res);
-        return fail(r, 404, "Server %s has no game config", server);
+        return fail(r, 500, "The word list is empty");
     }
     char word[64], scrambled[64];
     snprintf(word, sizeof word, "%s", PQgetvalue(res, 0, 0));

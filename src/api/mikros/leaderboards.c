@@ -119,15 +119,9 @@ static int save_board(struct request *r, const char *board, const char *game_typ
     json_object_put(rows);
     if (!res)
         return -1;
-    char ts[32];
-    format_timestamp(ts, now_us(), TS_SECONDS_Z);
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "success", json_object_new_boolean(1));
-    json_object_object_add(o, "leaderboard_id", json_object_new_string(PQgetvalue(res, 0, 0)));
-    json_object_object_add(o, "message", json_object_new_string(message));
-    json_object_object_add(o, "timestamp", json_object_new_string(ts));
+    int rc = mikros_reply_id(r, "leaderboard_id", PQgetvalue(res, 0, 0), message);
     PQclear(res);
-    return reply_json(r, 200, o);
+    return rc;
 }
 
 int mikros_save_community_board(struct request *r)

@@ -4,6 +4,9 @@
 #define GH_API_MIKROS_H
 
 #include "family.h"
+#include "scheduler/schedule.h"
+
+#include <json-c/json.h>
 
 extern const struct family family_mikros;
 
@@ -44,6 +47,32 @@ int mikros_sync_game_config(struct request *r);
 int mikros_game_session_state(struct request *r);
 /* job kind mikros.game_reset: bot_config {"server_id"} */
 void mikros_job_game_reset(struct services *svc, const char *config, struct job_outcome *o);
+
+/* scheduling sync (schedulers.c) */
+extern const struct body_schema mikros_scheduler_sync_body, mikros_scheduler_trigger_body;
+int mikros_sync_scheduler(struct request *r);
+int mikros_scheduler_status(struct request *r);
+int mikros_trigger_scheduler(struct request *r);
+/* job kinds mikros.monthly_report and mikros.promotion_check: bot_config {"server_id"} */
+void mikros_job_monthly_report(struct services *svc, const char *config, struct job_outcome *o);
+void mikros_job_promotion_check(struct services *svc, const char *config, struct job_outcome *o);
+/* "HH:MM", 00:00–23:59 */
+bool mikros_time_of_day(const char *s, int *hour, int *minute);
+/* A server's job schedule: the type, its config normalised by the engine's rules, the next run. */
+struct mikros_schedule {
+    enum schedule_type type;
+    json_object *config;     /* owned */
+    char next_run[24];       /* Unix seconds */
+};
+/* Checks config (taken) for type; false with err when schedule.c refuses it. */
+bool mikros_schedule_make(struct mikros_schedule *s, enum schedule_type type, json_object *config, char *err,
+                          size_t errlen);
+
+/* {"success": true, <fields, in order>, "timestamp"}: the writes' answers, whose fields sit beside
+ * success rather than under data (spec 000). Takes fields. */
+int mikros_reply_top(struct request *r, json_object *fields);
+/* mikros_reply_top of {key: id, "message": message} */
+int mikros_reply_id(struct request *r, const char *key, const char *id, const char *message);
 
 /* RPG progression (rpg.c) */
 extern const struct body_schema mikros_character_body, mikros_action_body;

@@ -121,14 +121,6 @@ static bool game_id_valid(const char *s)
     return true;
 }
 
-static int reply_fields(struct request *r, json_object *o)
-{
-    char ts[32];
-    format_timestamp(ts, now_us(), TS_SECONDS_Z);
-    json_object_object_add(o, "timestamp", json_object_new_string(ts));
-    return reply_json(r, 200, o);
-}
-
 int mikros_put_promotion(struct request *r)
 {
     const struct promotion_input *in = r->input;
@@ -144,9 +136,8 @@ int mikros_put_promotion(struct request *r)
         return -1;
     PQclear(res);
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "success", json_object_new_boolean(1));
     json_object_object_add(o, "game_id", json_object_new_int64(atoll(game_id)));
-    return reply_fields(r, o);
+    return mikros_reply_top(r, o);
 }
 
 int mikros_active_promotions(struct request *r)
@@ -176,10 +167,9 @@ int mikros_mark_pushed(struct request *r)
     if (!found)
         return fail(r, 404, "No promotion for game_id %s", game_id);
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "success", json_object_new_boolean(1));
     json_object_object_add(o, "message", json_object_new_string("Promotion marked as pushed"));
     json_object_object_add(o, "game_id", json_object_new_int64(in->game_id));
-    return reply_fields(r, o);
+    return mikros_reply_top(r, o);
 }
 
 /* A plausible address: one '@', a local part of at most 64 characters, a dotted domain, no spaces
@@ -227,13 +217,12 @@ int mikros_submit_lead(struct request *r)
             continue;
         }
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "success", json_object_new_boolean(1));
         json_object_object_add(o, "lead_id", json_object_new_string(PQgetvalue(res, 0, 0)));
         json_object_object_add(o, "promo_code", json_object_new_string(code));
         json_object_object_add(o, "message",
                                json_object_new_string("Lead submitted successfully. The promo code email is queued."));
         PQclear(res);
-        return reply_fields(r, o);
+        return mikros_reply_top(r, o);
     }
     return fail(r, 500, "Internal error");
 }

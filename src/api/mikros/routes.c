@@ -4,6 +4,7 @@
 #include "api/mikros/mikros.h"
 #include "api/test/test_routes.h"
 #include "envelope.h"
+#include "request.h"
 #include "routes.h"
 
 static struct rate_limit mikros_limit = {
@@ -41,7 +42,7 @@ static const struct qparam genre_query[] = {
 };
 
 static const char *const rpg_sorts[] = {"level", "xp", "created_at", NULL};
-static const struct qparam character_query[] = {
+static const struct qparam server_query[] = {
     {"server_id", Q_SNOWFLAKE, NULL, 0, 0, false, NULL},
     {NULL, 0, NULL, 0, 0, false, NULL},
 };
@@ -104,6 +105,13 @@ static const struct route mikros_routes[] = {
      .limits = {&mikros_limit}, .body = &mikros_game_config_body, .flags = ROUTE_JSON_BODY},
     {.method = "GET", .path = "/api/games/session-state", .handler = mikros_game_session_state, .auth = "mikros",
      .limits = {&mikros_limit}, .query = session_query},
+    /* scheduling sync */
+    {.method = "POST", .path = "/api/schedulers/sync-config", .handler = mikros_sync_scheduler, .auth = "mikros",
+     .limits = {&mikros_limit}, .body = &mikros_scheduler_sync_body, .flags = ROUTE_JSON_BODY},
+    {.method = "GET", .path = "/api/schedulers/status", .handler = mikros_scheduler_status, .auth = "mikros",
+     .limits = {&mikros_limit}, .query = server_query},
+    {.method = "POST", .path = "/api/schedulers/trigger", .handler = mikros_trigger_scheduler, .auth = "mikros",
+     .limits = {&mikros_limit}, .body = &mikros_scheduler_trigger_body, .flags = ROUTE_JSON_BODY},
     /* leaderboards */
     {.method = "POST", .path = "/api/leaderboards/community-games", .handler = mikros_save_community_board,
      .auth = "mikros", .limits = {&mikros_limit}, .body = &mikros_community_body, .flags = ROUTE_JSON_BODY},
@@ -117,7 +125,7 @@ static const struct route mikros_routes[] = {
     {.method = "POST", .path = "/api/rpg/characters", .handler = mikros_save_character, .auth = "mikros",
      .limits = {&mikros_limit}, .body = &mikros_character_body, .flags = ROUTE_JSON_BODY},
     {.method = "GET", .path = "/api/rpg/characters/{discord_id:snowflake}", .handler = mikros_get_character,
-     .auth = "mikros", .limits = {&mikros_limit}, .query = character_query},
+     .auth = "mikros", .limits = {&mikros_limit}, .query = server_query},
     {.method = "GET", .path = "/api/rpg/leaderboard", .handler = mikros_rpg_leaderboard, .auth = "mikros",
      .limits = {&mikros_limit}, .query = rpg_board_query},
     {.method = "POST", .path = "/api/rpg/actions", .handler = mikros_log_action, .auth = "mikros",
@@ -170,6 +178,25 @@ static json_object *timestamp_now(void)
     char ts[32];
     format_timestamp(ts, now_us(), TS_SECONDS_Z);
     return json_object_new_string(ts);
+}
+
+int mikros_reply_top(struct request *r, json_object *fields)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "success", json_object_new_boolean(1));
+    json_object_object_foreach(fields, key, value)
+        json_object_object_add(o, key, json_object_get(value));
+    json_object_put(fields);
+    json_object_object_add(o, "timestamp", timestamp_now());
+    return reply_json(r, 200, o);
+}
+
+int mikros_reply_id(struct request *r, const char *key, const char *id, const char *message)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, key, json_object_new_string(id));
+    json_object_object_add(o, "message", json_object_new_string(message));
+    return mikros_reply_top(r, o);
 }
 
 /* {"success": false, "error": {"code", "message", "details"}, "timestamp"} */
