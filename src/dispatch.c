@@ -7,6 +7,7 @@
 #include "config.h"
 #include "db.h"
 #include "envelope.h"
+#include "idempotency.h"
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -297,8 +298,15 @@ static void run_route(struct request *r)
     }
     if ((route->flags & (ROUTE_JSON_BODY | ROUTE_OPTIONAL_BODY)) && !read_and_decode_body(r))
         return;
-    if (route->body && !bind_body(r))
+    /* from here every answer, a body's 400 included, is the one a replay gets */
+    bool idempotent = r->idempotency_key && route->family->idempotent_posts && !strcmp(r->method, "POST");
+    if (idempotent && idempotency_begin(r) == IDEM_ANSWERED)
         return;
+    if (route->body && !bind_body(r)) {
+        if (idempotent)
+            idempotency_finish(r);
+        return;
+    }
 
     struct cached c = {.usable = false};
     bool cacheable = route->cache && strcmp(r->method, "POST") != 0;
@@ -311,6 +319,8 @@ static void run_route(struct request *r)
     c.handler_headers = r->headers.len;
     if (route->handler(r) == 0 && r->status == 0)
         r->status = 200;
+    if (idempotent)
+        idempotency_finish(r);
     if (r->status >= 200 && r->status < 300)
         for (int i = 0; i < MAX_ROUTE_BUMPS && route->bumps[i]; i++)
             cache_bump_generation(r->svc->mc, route->bumps[i]);

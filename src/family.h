@@ -47,6 +47,7 @@ struct family {
     bool ops_listener;                        /* served on the ops listener (and only this family is) */
     const char *const *scopes;                /* the key scopes its routes may ask for; NULL-terminated */
     struct rate_limit *const *limits;         /* its rate limits (each one a setting); NULL-terminated */
+    bool idempotent_posts;                    /* its POSTs honour Idempotency-Key (src/idempotency.h) */
     const struct route *routes;
     size_t n_routes;
 };

@@ -15,6 +15,7 @@ void request_free(struct request *r)
 {
     char **strs[] = {&r->method, &r->path, &r->query, &r->remote_addr, &r->request_id, &r->user_agent,
                      &r->content_type, &r->content_encoding, &r->authorization, &r->api_key_header,
+                     &r->idempotency_key,
                      &r->key_scopes, &r->key_subject};
     for (size_t i = 0; i < ARRAY_LEN(strs); i++) {
         free(*strs[i]);
@@ -203,9 +204,11 @@ bool request_audit(struct request *r, const char *action, json_object *details)
     return false;
 }
 
+/* Inside an idempotent request's transaction (src/idempotency.c) a handler's transaction is a
+ * savepoint of it, so the stored answer commits with the handler's writes. */
 bool request_begin(struct request *r)
 {
-    enum db_status st = db_command(r->svc->db, "BEGIN");
+    enum db_status st = db_command(r->svc->db, r->idempotent_tx ? "SAVEPOINT handler" : "BEGIN");
     if (st == DB_OK)
         return true;
     fail(r, st == DB_DOWN ? 503 : 500, st == DB_DOWN ? "Database unavailable" : "Internal error");
@@ -214,7 +217,7 @@ bool request_begin(struct request *r)
 
 bool request_commit(struct request *r)
 {
-    enum db_status st = db_command(r->svc->db, "COMMIT");
+    enum db_status st = db_command(r->svc->db, r->idempotent_tx ? "RELEASE SAVEPOINT handler" : "COMMIT");
     if (st == DB_OK)
         return true;
     fail(r, st == DB_DOWN ? 503 : 500, st == DB_DOWN ? "Database unavailable" : "Internal error");
@@ -223,7 +226,7 @@ bool request_commit(struct request *r)
 
 void request_rollback(struct request *r)
 {
-    (void)db_command(r->svc->db, "ROLLBACK");
+    (void)db_command(r->svc->db, r->idempotent_tx ? "ROLLBACK TO SAVEPOINT handler" : "ROLLBACK");
 }
 
 PGresult *query(struct request *r, struct db_stmt *stmt, const char *const *params)

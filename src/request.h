@@ -16,6 +16,7 @@ struct request {
     /* inputs: copies that outlive libfcgi's envp */
     char *method, *path, *query, *remote_addr, *request_id, *user_agent;
     char *content_type, *content_encoding, *authorization, *api_key_header;
+    char *idempotency_key;       /* the Idempotency-Key header (src/idempotency.h); NULL: none */
     long content_length;
     long body_read;
     bool ops_listener;
@@ -33,6 +34,8 @@ struct request {
     char key_id[KEY_ID_LEN + 1];
     char *key_scopes;
     char *key_subject;           /* "user:<uuid>" or "agent:<uuid>" for keys bound to a placer */
+    bool idempotent_tx;          /* inside idempotency's transaction: request_begin/commit are a savepoint */
+    char idempotency_print[65];
     /* response */
     int status;
     struct buf headers;          /* extra "Name: value\r\n" lines */

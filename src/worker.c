@@ -74,6 +74,7 @@ static void serve(FCGX_Request *req, struct services *svc)
     r.content_encoding = param_copy(req, "HTTP_CONTENT_ENCODING");
     r.authorization = param_copy(req, "HTTP_AUTHORIZATION");
     r.api_key_header = param_copy(req, "HTTP_X_API_KEY");
+    r.idempotency_key = param_copy(req, "HTTP_IDEMPOTENCY_KEY");
     const char *cl = FCGX_GetParam("CONTENT_LENGTH", req->envp);
     r.content_length = cl ? strtol(cl, NULL, 10) : 0;
     if (r.content_length < 0)

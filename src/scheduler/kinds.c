@@ -4,6 +4,7 @@
 #include "scheduler/kinds.h"
 #include "api/mikros/mikros.h"
 #include "api/places/places.h"
+#include "idempotency.h"
 
 static const struct job_kind kinds[] = {
     {"birthday", scheduler_run_birthday},
@@ -11,6 +12,7 @@ static const struct job_kind kinds[] = {
     {"places.reset_week", places_job_reset_week},
     {"places.snapshot_stats", places_job_snapshot_stats},
     {"places.cleanup_archives", places_job_cleanup_archives},
+    {"core.idempotency_prune", idempotency_job_prune},
     {"mikros.game_reset", mikros_job_game_reset},
     {"mikros.monthly_report", mikros_job_monthly_report},
     {"mikros.promotion_check", mikros_job_promotion_check},

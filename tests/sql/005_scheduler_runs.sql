@@ -7,8 +7,9 @@ SELECT plan(20);
 SELECT is((SELECT count(*) FROM scheduler_jobs WHERE job_kind = 'outbox.drain'), 0::bigint,
           'no built-in outbox-drain job (the outbox process delivers without one)');
 SELECT set_eq($$SELECT job_kind FROM scheduler_jobs WHERE bot_type = 'system'$$,
-              ARRAY['places.reset_week', 'places.snapshot_stats', 'places.cleanup_archives'],
-              'the built-in jobs are the three places jobs');
+              ARRAY['places.reset_week', 'places.snapshot_stats', 'places.cleanup_archives',
+                    'core.idempotency_prune'],
+              'the built-in jobs are the three places jobs and the idempotency keys'' prune');
 SELECT has_function('scheduler_prune_runs', ARRAY['integer', 'integer', 'integer']);
 
 -- Jobs and their runs, named by what the test expects of them. Ages are from now(), in minutes.

@@ -238,5 +238,6 @@ const struct family family_mikros = {
     .max_field_errors = 1,
     .scopes = mikros_scopes,
     .limits = mikros_limits,
+    .idempotent_posts = true,
     FAMILY_ROUTES(mikros_routes),
 };
