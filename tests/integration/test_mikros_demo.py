@@ -3,6 +3,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from harness import wait_for
 from test_dispatch import new_key
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,3 +35,11 @@ def test_the_demo_loader_feeds_every_analytics_figure(stack, public):
     assert board["data"]["total_players"] > 0
     assert stack.sql("SELECT count(*) FROM scheduler_jobs WHERE job_kind = 'mikros.game_reset' "
                      "AND bot_config->>'server_id' = '333333333333333333'") == [(1,)]
+    schedulers = public.get("/api/schedulers/status", params={"server_id": "222222222222222222"}, headers=h).json()
+    assert {s["type"] for s in schedulers["data"]["schedulers"]} == {"game_reset", "monthly_report", "promotion_check"}
+
+    def answered():   # the demo triggers each server's first game session
+        r = public.get("/api/games/session-state", params={"server_id": "111111111111111111"}, headers=h)
+        return r if r.status_code == 200 else None
+    session = wait_for(answered, timeout=20, what="the demo's first game session").json()["data"]
+    assert stack.sql("SELECT difficulty FROM mikros_words WHERE word = %s", session["word"]) == [("easy",)]

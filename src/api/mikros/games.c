@@ -82,10 +82,9 @@ int mikros_sync_game_config(struct request *r)
     if (!mikros_schedule_make(&sched, SCHEDULE_DAILY, cfg, err, sizeof err))
         return fail_field(r, 400, "reset_time_utc", "reset_time_utc: %s", err);
     char updated[24];
-    snprintf(updated, sizeof updated, "%lld", (long long)in->updated_at);
     const char *params[] = {in->server_id, in->game_channel_id, in->reset_time_utc,
                             enabled ? "{word_unscramble}" : "{}", difficulties[in->difficulty],
-                            in->updated_at ? updated : NULL, enabled ? "true" : "false",
+                            mikros_micros_param(in->updated_at, updated), enabled ? "true" : "false",
                             json_object_to_json_string_ext(sched.config, JSON_C_TO_STRING_PLAIN), sched.next_run};
     PGresult *res = query(r, &sync_stmt, params);
     json_object_put(sched.config);

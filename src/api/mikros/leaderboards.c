@@ -112,8 +112,8 @@ static int save_board(struct request *r, const char *board, const char *game_typ
         json_object_array_add(rows, o);
     }
     char updated[24];
-    snprintf(updated, sizeof updated, "%lld", (long long)in->updated_at);
-    const char *params[] = {board, in->server_id, game_type, in->session_id, in->updated_at ? updated : NULL,
+    const char *params[] = {board, in->server_id, game_type, in->session_id,
+                            mikros_micros_param(in->updated_at, updated),
                             json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN)};
     PGresult *res = query(r, &save_stmt, params);
     json_object_put(rows);

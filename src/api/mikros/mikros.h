@@ -73,6 +73,10 @@ bool mikros_schedule_make(struct mikros_schedule *s, enum schedule_type type, js
 int mikros_reply_top(struct request *r, json_object *fields);
 /* mikros_reply_top of {key: id, "message": message} */
 int mikros_reply_id(struct request *r, const char *key, const char *id, const char *message);
+/* "2025-01-27T12:00:00Z", now */
+json_object *mikros_timestamp_now(void);
+/* A bound F_TIMESTAMP (µs) as a statement parameter in out: NULL when absent (0). */
+const char *mikros_micros_param(int64_t us, char out[24]);
 
 /* RPG progression (rpg.c) */
 extern const struct body_schema mikros_character_body, mikros_action_body;

@@ -104,12 +104,6 @@ const struct body_schema mikros_lead_body = {
     .size = sizeof(struct lead_input),
 };
 
-static const char *micros_param(int64_t us, char out[24])
-{
-    snprintf(out, 24, "%lld", (long long)us);
-    return us ? out : NULL;
-}
-
 static bool game_id_valid(const char *s)
 {
     size_t n = strlen(s);
@@ -129,8 +123,8 @@ int mikros_put_promotion(struct request *r)
         return fail_field(r, 400, "game_id", "game_id must be a positive integer");
     char deadline[24], release[24];
     const char *params[] = {game_id, in->game_name, in->description, in->promotion_url, in->promotion_message,
-                            in->image_url, micros_param(in->deadline, deadline), platforms[in->platform], in->genre,
-                            micros_param(in->release_date, release)};
+                            in->image_url, mikros_micros_param(in->deadline, deadline), platforms[in->platform], in->genre,
+                            mikros_micros_param(in->release_date, release)};
     PGresult *res = query(r, &put_stmt, params);
     if (!res)
         return -1;
@@ -157,7 +151,7 @@ int mikros_mark_pushed(struct request *r)
     const struct push_input *in = r->input;
     char game_id[24], pushed[24];
     snprintf(game_id, sizeof game_id, "%lld", (long long)in->game_id);
-    const char *params[] = {game_id, in->server_id, in->channel_id, micros_param(in->pushed_at, pushed),
+    const char *params[] = {game_id, in->server_id, in->channel_id, mikros_micros_param(in->pushed_at, pushed),
                             in->bot_instance_id};
     PGresult *res = query(r, &push_stmt, params);
     if (!res)
@@ -208,7 +202,7 @@ int mikros_submit_lead(struct request *r)
     for (int attempt = 0; attempt < 5; attempt++) {
         mikros_promo_code(code, atoi(ts));
         const char *params[] = {in->discord_id, in->username, in->server_id, in->campaign_interest, in->email,
-                                in->message_context, micros_param(in->timestamp, submitted), code};
+                                in->message_context, mikros_micros_param(in->timestamp, submitted), code};
         PGresult *res = query(r, &lead_stmt, params);
         if (!res)
             return -1;

@@ -4,7 +4,6 @@
 #include "api/mikros/mikros.h"
 #include "api/test/test_routes.h"
 #include "envelope.h"
-#include "request.h"
 #include "routes.h"
 
 static struct rate_limit mikros_limit = {
@@ -173,32 +172,6 @@ static const char *const mikros_codes[E_CODE_COUNT] = {
     [E_TIMEOUT] = "SERVICE_UNAVAILABLE",
 };
 
-static json_object *timestamp_now(void)
-{
-    char ts[32];
-    format_timestamp(ts, now_us(), TS_SECONDS_Z);
-    return json_object_new_string(ts);
-}
-
-int mikros_reply_top(struct request *r, json_object *fields)
-{
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "success", json_object_new_boolean(1));
-    json_object_object_foreach(fields, key, value)
-        json_object_object_add(o, key, json_object_get(value));
-    json_object_put(fields);
-    json_object_object_add(o, "timestamp", timestamp_now());
-    return reply_json(r, 200, o);
-}
-
-int mikros_reply_id(struct request *r, const char *key, const char *id, const char *message)
-{
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, key, json_object_new_string(id));
-    json_object_object_add(o, "message", json_object_new_string(message));
-    return mikros_reply_top(r, o);
-}
-
 /* {"success": false, "error": {"code", "message", "details"}, "timestamp"} */
 static void mikros_render_error(const struct error_reply *e, struct buf *out)
 {
@@ -208,7 +181,7 @@ static void mikros_render_error(const struct error_reply *e, struct buf *out)
     json_object_object_add(err, "details", json_object_new_object());
     json_object_object_add(o, "success", json_object_new_boolean(0));
     json_object_object_add(o, "error", err);
-    json_object_object_add(o, "timestamp", timestamp_now());
+    json_object_object_add(o, "timestamp", mikros_timestamp_now());
     envelope_emit(o, out);
 }
 
@@ -218,7 +191,7 @@ static json_object *mikros_success(json_object *data)
     json_object *o = json_object_new_object();
     json_object_object_add(o, "success", json_object_new_boolean(1));
     json_object_object_add(o, "data", data);
-    json_object_object_add(o, "timestamp", timestamp_now());
+    json_object_object_add(o, "timestamp", mikros_timestamp_now());
     return o;
 }
 

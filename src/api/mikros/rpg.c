@@ -101,12 +101,6 @@ static bool character_valid(struct request *r, const struct character_input *in)
     return true;
 }
 
-static void micros_text(int64_t us, char out[24], const char **param)
-{
-    snprintf(out, 24, "%lld", (long long)us);
-    *param = us ? out : NULL;
-}
-
 /* {"success": true, <id_key>: id, "message": M, "timestamp": T} — what the spec's saves answer. */
 static int reply_saved(struct request *r, PGresult *res, const char *id_key, const char *message)
 {
@@ -128,7 +122,7 @@ int mikros_save_character(struct request *r)
     const char *params[9] = {in->discord_id, in->server_id, in->character_name, in->character_class, level, xp,
                              in->stats ? json_object_to_json_string(in->stats) : "{}",
                              in->inventory ? json_object_to_json_string(in->inventory) : "[]"};
-    micros_text(in->last_action_time, last, &params[8]);
+    params[8] = mikros_micros_param(in->last_action_time, last);
     return reply_saved(r, query(r, &save_stmt, params), "character_id", "Character saved successfully");
 }
 
@@ -162,6 +156,6 @@ int mikros_log_action(struct request *r)
     snprintf(xp, sizeof xp, "%lld", (long long)in->xp_gained);
     const char *params[8] = {in->discord_id, in->server_id, in->action_type, level, xp, in->outcome,
                              in->narrative_encounter};
-    micros_text(in->timestamp, at, &params[7]);
+    params[7] = mikros_micros_param(in->timestamp, at);
     return reply_saved(r, query(r, &action_stmt, params), "action_id", "Action logged successfully");
 }
