@@ -3,7 +3,7 @@
 -- committed; it answers replays for 24 hours, and the built-in job below deletes it after.
 
 CREATE TABLE idempotency_keys (
-    scope         text NOT NULL,                 -- '<family>:<api key id>'
+    scope         text NOT NULL,                 -- '<family>:<api key id>' or 'roblox:game:<id>'
     key           text NOT NULL CHECK (length(key) BETWEEN 1 AND 255),
     fingerprint   text NOT NULL,                 -- sha256 of method, path, query and body
     status        integer NOT NULL CHECK (status BETWEEN 200 AND 499 AND status <> 429),

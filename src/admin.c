@@ -19,6 +19,8 @@ static void usage(FILE *out)
                  "       guildhall-admin [-c FILE] keys create --scope S[,S…] [--label L] [--subject user:UUID|agent:UUID]\n"
                  "       guildhall-admin [-c FILE] keys list\n"
                  "       guildhall-admin [-c FILE] keys revoke ID\n"
+                 "       guildhall-admin [-c FILE] games add NAME [--id ID] [--thumbnail URL]\n"
+                 "       guildhall-admin [-c FILE] games list\n"
                  "scopes: %s\n", routes_all_scopes());
 }
 
@@ -306,6 +308,58 @@ static int keys_revoke(const struct config *cfg, const char *id)
     return rc;
 }
 
+/* A Roblox game (sql/017_roblox.sql): its id is made when none is given. */
+static int games_add(const struct config *cfg, const char *name, const char *id, const char *thumbnail)
+{
+    PGconn *conn = connect_db(cfg);
+    if (!conn)
+        return 1;
+    const char *p[] = {id, name, thumbnail};
+    int rc = 1;
+    run_sql(conn, "BEGIN", "BEGIN");
+    PGresult *res = PQexecParams(conn, "SELECT g.id, jsonb_build_object('game_id', g.id)::text "
+                                       "FROM roblox_add_game($1, $2, $3) g WHERE g.id IS NOT NULL",
+                                 3, NULL, p, NULL, NULL, 0);
+    if (exec_ok(conn, res, "adding the game")) {
+        if (PQntuples(res) == 0) {
+            fprintf(stderr, "guildhall-admin: a game with id %s already exists\n", id);
+            rc = 3;
+        } else if (audit(conn, "roblox.game_create", NULL, PQgetvalue(res, 0, 1)) == 0 &&
+                   run_sql(conn, "COMMIT", "COMMIT")) {
+            printf("%s\n", PQgetvalue(res, 0, 0));
+            rc = 0;
+        }
+    }
+    PQclear(res);
+    if (rc != 0)
+        run_sql(conn, "ROLLBACK", "ROLLBACK");
+    PQfinish(conn);
+    return rc;
+}
+
+static int games_list(const struct config *cfg)
+{
+    PGconn *conn = connect_db(cfg);
+    if (!conn)
+        return 1;
+    PGresult *res = PQexec(conn,
+        "SELECT g.id, g.name, to_char(g.created_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+        "count(k.id) FILTER (WHERE k.revoked_at IS NULL OR k.revoked_at > now()), "
+        "coalesce(to_char(max(k.last_used_at), 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '-') "
+        "FROM roblox_games g LEFT JOIN roblox_game_keys k ON k.game_id = g.id GROUP BY g.id ORDER BY g.created_at, g.id");
+    int rc = 1;
+    if (exec_ok(conn, res, "listing games")) {
+        printf("%-24s  %-24s  %-20s  %-11s  %s\n", "id", "name", "created_at", "active_keys", "key_last_used_at");
+        for (int i = 0; i < PQntuples(res); i++)
+            printf("%-24s  %-24s  %-20s  %-11s  %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+                   PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
+        rc = 0;
+    }
+    PQclear(res);
+    PQfinish(conn);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const char *path = NULL;
@@ -352,6 +406,17 @@ int main(int argc, char **argv)
         rc = keys_list(&cfg);
     } else if (!strcmp(cmd, "keys") && !strcmp(sub, "revoke") && i + 2 < argc) {
         rc = keys_revoke(&cfg, argv[i + 2]);
+    } else if (!strcmp(cmd, "games") && !strcmp(sub, "add") && i + 2 < argc) {
+        const char *id = NULL, *thumbnail = NULL;
+        for (int j = i + 3; j + 1 < argc; j += 2) {
+            if (!strcmp(argv[j], "--id"))
+                id = argv[j + 1];
+            else if (!strcmp(argv[j], "--thumbnail"))
+                thumbnail = argv[j + 1];
+        }
+        rc = games_add(&cfg, argv[i + 2], id, thumbnail);
+    } else if (!strcmp(cmd, "games") && !strcmp(sub, "list")) {
+        rc = games_list(&cfg);
     } else {
         usage(stderr);
     }

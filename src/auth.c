@@ -67,7 +67,7 @@ static bool route_scope_allowed(const char *wanted, const char *scopes)
     return false;
 }
 
-static bool refuse(struct request *r, int status, const char *msg)
+bool auth_refuse(struct request *r, int status, const char *msg)
 {
     if (status == 401)
         metrics_count(r->svc, M_AUTH_FAILURES);
@@ -79,26 +79,33 @@ static bool refuse(struct request *r, int status, const char *msg)
 
 bool auth_check(struct request *r)
 {
-    const char *key = presented_key(r), *secret;
+    if (r->route->family->authenticate)
+        return r->route->family->authenticate(r);
+    return auth_check_key(r, presented_key(r), r->route->auth);
+}
+
+bool auth_check_key(struct request *r, const char *key, const char *wanted)
+{
+    const char *secret;
     char id[KEY_ID_LEN + 1];
     uint8_t stored[KEY_HASH_LEN];
     struct buf rec = {0};
     bool ok = false;
 
     if (!key)
-        return refuse(r, 401, r->route->family->key_header == KEY_X_API_KEY ? "Missing X-API-Key header"
+        return auth_refuse(r, 401, r->route->family->key_header == KEY_X_API_KEY ? "Missing X-API-Key header"
                                                                              : "Missing Authorization: Bearer API key");
     if (!key_parse(key, id, &secret))
-        return refuse(r, 401, "Invalid API key");
+        return auth_refuse(r, 401, "Invalid API key");
     if (!lookup(r, id, &rec))
         goto out;   /* query() already replied 503/500 */
     if (rec.len < 2 * KEY_HASH_LEN + 4 || rec.data[0] == '-' ||
         key_hash_from_hex(rec.data, stored) == false || !key_verify(secret, stored)) {
-        refuse(r, 401, "Invalid API key");
+        auth_refuse(r, 401, "Invalid API key");
         goto out;
     }
     if (rec.data[2 * KEY_HASH_LEN + 1] == '1') {
-        refuse(r, 401, "API key has been revoked");
+        auth_refuse(r, 401, "API key has been revoked");
         goto out;
     }
     char *scopes = rec.data + 2 * KEY_HASH_LEN + 3, *subject = strchr(scopes, ' ');
@@ -107,8 +114,8 @@ bool auth_check(struct request *r)
         if (strcmp(subject, "-") != 0)
             r->key_subject = xstrdup(subject);
     }
-    if (!route_scope_allowed(r->route->auth, scopes)) {
-        fail(r, 403, "API key lacks the '%s' scope", r->route->auth);
+    if (!route_scope_allowed(wanted, scopes)) {
+        fail(r, 403, "API key lacks the '%s' scope", wanted);
         goto out;
     }
     memcpy(r->key_id, id, sizeof(r->key_id));

@@ -8,5 +8,9 @@ struct request;
 /* Checks the route's scope. On failure replies 401/403 (503 when the key store is unreachable)
  * in the family's envelope and returns false. */
 bool auth_check(struct request *r) MUSTCHECK;
+/* The same for a guildhall key the caller found (NULL: missing) and the scope(s) wanted ("a|b"). */
+bool auth_check_key(struct request *r, const char *key, const char *wanted) MUSTCHECK;
+/* Refuses as auth_check does (401 adds WWW-Authenticate for Bearer families); returns false. */
+bool auth_refuse(struct request *r, int status, const char *msg);
 
 #endif

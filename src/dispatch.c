@@ -299,7 +299,8 @@ static void run_route(struct request *r)
     if ((route->flags & (ROUTE_JSON_BODY | ROUTE_OPTIONAL_BODY)) && !read_and_decode_body(r))
         return;
     /* from here every answer, a body's 400 included, is the one a replay gets */
-    bool idempotent = r->idempotency_key && route->family->idempotent_posts && !strcmp(r->method, "POST");
+    bool idempotent = r->idempotency_key && route->family->idempotent_posts && route->auth &&
+                      !strcmp(r->method, "POST");   /* scoped to a caller: unauthenticated POSTs have none */
     if (idempotent && idempotency_begin(r) == IDEM_ANSWERED)
         return;
     if (route->body && !bind_body(r)) {

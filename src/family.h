@@ -10,6 +10,7 @@ struct buf;
 struct route;
 struct rate_limit;
 struct field_error;
+struct request;
 
 /* The error classes every family names in its own words (CONTRACT 3). */
 enum error_code {
@@ -46,8 +47,12 @@ struct family {
     int max_field_errors;                     /* failing body fields named in one reply (>= 1) */
     bool ops_listener;                        /* served on the ops listener (and only this family is) */
     const char *const *scopes;                /* the key scopes its routes may ask for; NULL-terminated */
+    const char *const *caller_scopes;         /* what its authenticate() grants that is no key scope */
     struct rate_limit *const *limits;         /* its rate limits (each one a setting); NULL-terminated */
     bool idempotent_posts;                    /* its POSTs honour Idempotency-Key (src/idempotency.h) */
+    /* Who a request of a route with .auth is: NULL for guildhall API keys (auth_check_key); a family
+     * with callers of its own (roblox's game keys and tokens) decides, and may call auth_check_key. */
+    bool (*authenticate)(struct request *r);
     const struct route *routes;
     size_t n_routes;
 };

@@ -50,9 +50,13 @@ static void fingerprint(const struct request *r, char hex[crypto_hash_sha256_BYT
     sodium_bin2hex(hex, crypto_hash_sha256_BYTES * 2 + 1, h, sizeof h);
 }
 
+/* The API key; a Roblox game's calls share one scope whichever of its tokens or keys made them. */
 static void scope_of(const struct request *r, char *out, size_t len)
 {
-    snprintf(out, len, "%s:%s", request_family(r)->name, r->key_id);
+    if (r->key_subject && !strncmp(r->key_subject, "game:", 5))
+        snprintf(out, len, "%s:%s", request_family(r)->name, r->key_subject);
+    else
+        snprintf(out, len, "%s:%s", request_family(r)->name, r->key_id);
 }
 
 /* The stored answer, as the first request got it. */

@@ -46,6 +46,8 @@ static bool family_has_scopes(const struct family *f, const char *wanted)
         snprintf(alt, sizeof(alt), "%.*s", (int)n, p);
         for (const char *const *s = f->scopes; s && *s && !found; s++)
             found = !strcmp(*s, alt);
+        for (const char *const *s = f->caller_scopes; s && *s && !found; s++)
+            found = !strcmp(*s, alt);
         if (!found)
             return false;
         p = p[n] ? p + n + 1 : NULL;

@@ -3,6 +3,7 @@
 #include "guildhall.h"
 #include "api/roblox/roblox.h"
 #include "envelope.h"
+#include "routes.h"
 #include "schema.h"
 
 static void roblox_render_error(const struct error_reply *e, struct buf *out)
@@ -24,8 +25,39 @@ static void roblox_render_error(const struct error_reply *e, struct buf *out)
     envelope_emit(o, out);
 }
 
+static struct rate_limit roblox_limit = {
+    .setting = "ratelimit_roblox", .def = "300/60", .bucket = "roblox", .by = RL_BY_KEY,
+    .help = "roblox per game token, game key or admin key.",
+};
+
+/* roblox_game: a game's token or key (src/api/roblox/games.c), not a guildhall key scope */
+#define GAME_OR_ADMIN "roblox_game|roblox_admin"
+#define DISPLAY "/api/v1/game/{game_id:slug}/display"
+
+static const struct route roblox_routes[] = {
+    {.method = "POST", .path = "/api/v1/games", .handler = roblox_create_game, .auth = "roblox_admin",
+     .limits = {&roblox_limit}, .body = &roblox_game_body, .flags = ROUTE_JSON_BODY},
+    {.method = "POST", .path = "/api/v1/games/{game_id:slug}", .handler = roblox_rotate_key, .auth = "roblox_admin",
+     .limits = {&roblox_limit}, .body = &roblox_rotate_body, .flags = ROUTE_OPTIONAL_BODY, .not_found = "Game not found"},
+    {.method = "POST", .path = "/api/v1/authenticate", .handler = roblox_issue_token,
+     .body = &roblox_authenticate_body, .flags = ROUTE_JSON_BODY},
+    {.method = "POST", .path = DISPLAY, .handler = roblox_create_display, .auth = GAME_OR_ADMIN,
+     .limits = {&roblox_limit}, .body = &roblox_display_body, .flags = ROUTE_JSON_BODY, .not_found = "Game not found"},
+    {.method = "GET", .path = DISPLAY, .handler = roblox_list_displays, .auth = GAME_OR_ADMIN,
+     .limits = {&roblox_limit}, .not_found = "Game not found"},
+    {.method = "GET", .path = DISPLAY "/{display_id:uuid}", .handler = roblox_get_display, .auth = GAME_OR_ADMIN,
+     .limits = {&roblox_limit}, .not_found = "Display object not found"},
+    {.method = "PUT", .path = DISPLAY "/{display_id:uuid}", .handler = roblox_update_display, .auth = GAME_OR_ADMIN,
+     .limits = {&roblox_limit}, .body = &roblox_display_update_body, .flags = ROUTE_JSON_BODY,
+     .not_found = "Display object not found"},
+    {.method = "DELETE", .path = DISPLAY "/{display_id:uuid}", .handler = roblox_delete_display,
+     .auth = GAME_OR_ADMIN, .limits = {&roblox_limit}, .not_found = "Display object not found"},
+};
+
 static const char *const roblox_prefixes[] = {"/api/v1", "/api/game-ads", NULL};
 static const char *const roblox_scopes[] = {"roblox_admin", NULL};
+static const char *const roblox_callers[] = {"roblox_game", NULL};
+static struct rate_limit *const roblox_limits[] = {&roblox_limit, NULL};
 
 const struct family family_roblox = {
     .name = "roblox",
@@ -35,4 +67,9 @@ const struct family family_roblox = {
     .bad_path_id_status = 404,
     .max_field_errors = 16,
     .scopes = roblox_scopes,
+    .caller_scopes = roblox_callers,
+    .limits = roblox_limits,
+    .authenticate = roblox_authenticate,
+    .idempotent_posts = true,
+    FAMILY_ROUTES(roblox_routes),
 };
