@@ -4,6 +4,22 @@
 #include "ratelimit.h"
 #include "cache.h"
 
+enum rl_outcome ratelimit_peek(struct mc *mc, const char *bucket, const struct gcra_rule *rule, const char *who,
+                               uint64_t now, struct gcra_result *res)
+{
+    char key[200];
+    struct buf cur = {0};
+    snprintf(key, sizeof(key), "rl:%s:%s", bucket, who);
+    enum mc_status st = mc_get(mc, key, &cur);
+    if (st == MC_ERROR) {
+        buf_free(&cur);
+        return RL_BYPASS;
+    }
+    gcra_decide(rule, st == MC_OK ? strtoull(cur.data, NULL, 10) : 0, now, res);
+    buf_free(&cur);
+    return res->allowed ? RL_PASS : RL_REJECT;
+}
+
 enum rl_outcome ratelimit_check(struct mc *mc, const char *bucket, const struct gcra_rule *rule, const char *who,
                                 uint64_t now, struct gcra_result *res)
 {

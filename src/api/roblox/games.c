@@ -6,6 +6,7 @@
 #include "api/roblox/credentials.h"
 #include "auth.h"
 #include "db.h"
+#include "ratelimit.h"
 #include "request.h"
 #include "schema.h"
 
@@ -235,12 +236,39 @@ const struct body_schema roblox_authenticate_body = {
     .size = sizeof(struct authenticate_input),
 };
 
+static const char *client_ip(const struct request *r)
+{
+    return r->remote_addr ? r->remote_addr : "-";
+}
+
+/* 429 while the caller's IP has spent its failed attempts; nothing is spent by asking. */
+static bool attempts_left(struct request *r)
+{
+    struct gcra_result g;
+    const struct rate_limit *l = &roblox_auth_failures;
+    if (ratelimit_peek(r->svc->mc, l->bucket, &l->rule, client_ip(r), now_us(), &g) != RL_REJECT)
+        return true;
+    fail(r, 429, "Too many failed attempts: retry in %ld seconds", g.retry_after_s);
+    add_header(r, "Retry-After: %ld", g.retry_after_s);
+    return false;
+}
+
+static int refuse_key(struct request *r)
+{
+    struct gcra_result g;
+    const struct rate_limit *l = &roblox_auth_failures;
+    (void)ratelimit_check(r->svc->mc, l->bucket, &l->rule, client_ip(r), now_us(), &g);
+    return fail(r, 401, "Invalid API key");
+}
+
 int roblox_issue_token(struct request *r)
 {
     const struct authenticate_input *in = r->input;
     char hash[ROBLOX_HASH_HEX];
+    if (!attempts_left(r))
+        return -1;
     if (!roblox_key_valid(in->api_key))
-        return fail(r, 401, "Invalid API key");
+        return refuse_key(r);
     roblox_credential_hash(in->api_key, hash);
     const char *params[] = {hash};
     PGresult *res = query(r, &key_game_stmt, params);
@@ -248,7 +276,7 @@ int roblox_issue_token(struct request *r)
         return -1;
     if (PQntuples(res) == 0) {
         PQclear(res);
-        return fail(r, 401, "Invalid API key");
+        return refuse_key(r);
     }
     char token[ROBLOX_TOKEN_LEN + 1], token_hash[ROBLOX_HASH_HEX], seconds[16];
     roblox_token_generate(token, token_hash);

@@ -17,6 +17,7 @@ const char *roblox_caller_game(const struct request *r);   /* NULL: a roblox_adm
 /* false (403 replied) when a game's token or key names another game */
 bool roblox_game_allowed(struct request *r, const char *game_id);
 extern const struct body_schema roblox_game_body, roblox_rotate_body, roblox_authenticate_body;
+extern struct rate_limit roblox_auth_failures;
 int roblox_create_game(struct request *r);
 int roblox_rotate_key(struct request *r);
 int roblox_issue_token(struct request *r);
@@ -28,5 +29,14 @@ int roblox_list_displays(struct request *r);
 int roblox_get_display(struct request *r);
 int roblox_update_display(struct request *r);
 int roblox_delete_display(struct request *r);
+
+/* game ads (ads.c) */
+extern const struct body_schema roblox_ad_body, roblox_ad_event_body;
+int roblox_list_ads(struct request *r);
+int roblox_create_ad(struct request *r);
+int roblox_get_ad(struct request *r);
+int roblox_replace_ad(struct request *r);
+int roblox_delete_ad(struct request *r);
+int roblox_report_ad_event(struct request *r);
 
 #endif
