@@ -47,20 +47,6 @@ CREATE FUNCTION roblox_display_json(d roblox_displays) RETURNS jsonb LANGUAGE sq
                               'position', jsonb_build_object('x', d.x, 'y', d.y, 'z', d.z))
 $$;
 
--- Who a presented game key or token acts for: the game and the key, when both still work. A key's
--- last_used_at is written at most once a minute (a busy game does not rewrite the row per call).
-CREATE FUNCTION roblox_key_game(hash bytea, OUT game_id text, OUT key_id uuid) LANGUAGE sql AS $$
-    WITH k AS (SELECT id, game_id FROM roblox_game_keys
-                WHERE key_hash = hash AND (revoked_at IS NULL OR revoked_at > now())),
-    used AS (UPDATE roblox_game_keys u SET last_used_at = now() FROM k
-              WHERE u.id = k.id AND (u.last_used_at IS NULL OR u.last_used_at < now() - interval '1 minute'))
-    SELECT game_id, id FROM k
-$$;
-CREATE FUNCTION roblox_token_game(hash bytea, OUT game_id text, OUT key_id uuid) LANGUAGE sql STABLE AS $$
-    SELECT t.game_id, t.key_id FROM roblox_tokens t JOIN roblox_game_keys k ON k.id = t.key_id
-     WHERE t.token_hash = hash AND t.expires_at > now() AND (k.revoked_at IS NULL OR k.revoked_at > now())
-$$;
-
 -- Registers a game (guildhall-admin games add and POST /api/v1/games): an id is made when none is given.
 CREATE FUNCTION roblox_add_game(given_id text, game_name text, thumb text) RETURNS roblox_games
 LANGUAGE sql AS $$

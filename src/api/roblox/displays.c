@@ -86,7 +86,7 @@ static const char *path_game(struct request *r, bool must_exist)
     const char *game = path_param(&r->params, "game_id");
     if (!roblox_game_allowed(r, game))
         return NULL;
-    if (!must_exist)
+    if (!must_exist || roblox_caller_game(r))   /* a game's own credential: its game exists */
         return game;
     const char *params[] = {game};
     PGresult *res = query(r, &game_exists_stmt, params);

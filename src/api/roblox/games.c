@@ -16,10 +16,20 @@
 #define TOKEN_SECONDS 86400
 #define MAX_GRACE_SECONDS 604800
 
+/* Who a presented game key or token acts for: the game and the key, when both still work. A key's
+ * last_used_at is written at most once a minute (a busy game does not rewrite the row per call).
+ * Plain statements rather than SQL functions: these run on every game call, and a function called
+ * in FROM is planned again on each call. */
 DB_STMT(key_game_stmt, 1, false,
-        "SELECT game_id, key_id::text FROM roblox_key_game(decode($1, 'hex')) WHERE game_id IS NOT NULL");
+        "WITH k AS (SELECT id, game_id, last_used_at FROM roblox_game_keys WHERE key_hash = decode($1, 'hex') "
+        " AND (revoked_at IS NULL OR revoked_at > now())), "
+        "used AS (UPDATE roblox_game_keys u SET last_used_at = now() FROM k WHERE u.id = k.id "
+        " AND (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute')) "
+        "SELECT game_id, id::text FROM k");
 DB_STMT(token_game_stmt, 1, true,
-        "SELECT game_id, key_id::text FROM roblox_token_game(decode($1, 'hex')) WHERE game_id IS NOT NULL");
+        "SELECT t.game_id, t.key_id::text FROM roblox_tokens t JOIN roblox_game_keys k ON k.id = t.key_id "
+        "WHERE t.token_hash = decode($1, 'hex') AND t.expires_at > now() "
+        "AND (k.revoked_at IS NULL OR k.revoked_at > now())");
 DB_STMT(add_game_stmt, 3, false,
         "SELECT json_build_object('id', g.id, 'name', g.name, 'thumbnail', g.thumbnail, "
         "'createdAt', to_char(g.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))::text "
