@@ -212,3 +212,20 @@ def test_authenticate_counts_failed_attempts_per_ip(public, games):
     assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) >= 1
     other = {"X-Forwarded-For": client_ip()}
     assert public.post("/api/v1/authenticate", json={"api_key": key}, headers=other).status_code == 200
+
+
+def test_idempotency_keys_are_scoped_to_the_game(public, games):
+    a, b = games
+    ad = create(public, a["token"])
+    path, body = f"/api/game-ads/{ad['id']}/events", {"type": "click", "count": 3}
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = public.post(path, json=body, headers={**a["token"], **key})
+    # the same game through another of its credentials: the same scope, so a replay
+    again = public.post(path, json=body, headers={"X-API-Key": a["key"], **key})
+    assert first.status_code == again.status_code == 200
+    assert again.headers["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first.headers
+    other = public.post(path, json={"type": "impression"}, headers={**a["token"], **key})
+    assert other.status_code == 422
+    # another game with the same key is another scope (and cannot see the ad)
+    assert public.post(path, json=body, headers={**b["token"], **key}).status_code == 404
+    assert public.get(f"/api/game-ads/{ad['id']}", headers=a["token"]).json()["performance"]["clicks"] == 3
