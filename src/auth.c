@@ -39,10 +39,8 @@ static bool lookup(struct request *r, const char *id, struct buf *rec)
     return true;
 }
 
-static const char *presented_key(const struct request *r)
+const char *auth_bearer(const struct request *r)
 {
-    if (r->route->family->key_header == KEY_X_API_KEY)
-        return r->api_key_header;
     const char *h = r->authorization;
     if (!h || strncasecmp(h, "Bearer ", 7) != 0)
         return NULL;
@@ -50,6 +48,11 @@ static const char *presented_key(const struct request *r)
     while (*h == ' ')
         h++;
     return *h ? h : NULL;
+}
+
+static const char *presented_key(const struct request *r)
+{
+    return r->route->family->key_header == KEY_X_API_KEY ? r->api_key_header : auth_bearer(r);
 }
 
 /* A route's scope may list alternatives ("places_user|places_agent"). */

@@ -10,6 +10,8 @@ struct request;
 bool auth_check(struct request *r) MUSTCHECK;
 /* The same for a guildhall key the caller found (NULL: missing) and the scope(s) wanted ("a|b"). */
 bool auth_check_key(struct request *r, const char *key, const char *wanted) MUSTCHECK;
+/* The credential in `Authorization: Bearer <x>` (scheme case-insensitive); NULL when none. */
+const char *auth_bearer(const struct request *r);
 /* Refuses as auth_check does (401 adds WWW-Authenticate for Bearer families); returns false. */
 bool auth_refuse(struct request *r, int status, const char *msg);
 

@@ -50,13 +50,11 @@ static void fingerprint(const struct request *r, char hex[crypto_hash_sha256_BYT
     sodium_bin2hex(hex, crypto_hash_sha256_BYTES * 2 + 1, h, sizeof h);
 }
 
-/* The API key; a Roblox game's calls share one scope whichever of its tokens or keys made them. */
+/* Who the caller acts as when its credential says (a Roblox game, whichever of its tokens or keys
+ * made the call), else the API key. */
 static void scope_of(const struct request *r, char *out, size_t len)
 {
-    if (r->key_subject && !strncmp(r->key_subject, "game:", 5))
-        snprintf(out, len, "%s:%s", request_family(r)->name, r->key_subject);
-    else
-        snprintf(out, len, "%s:%s", request_family(r)->name, r->key_id);
+    snprintf(out, len, "%s:%s", request_family(r)->name, r->key_subject ? r->key_subject : r->key_id);
 }
 
 /* The stored answer, as the first request got it. */

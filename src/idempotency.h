@@ -2,7 +2,7 @@
  * first answer is stored with the handler's writes in one transaction for 24 hours, per scope (the
  * API key); a replay with the same key and request gets that answer again with
  * `Idempotent-Replayed: true` and changes nothing; the same key with another request is 422; a
- * replay while the first still runs is 409. 2xx and 4xx answers are stored, 429 and 5xx not. */
+ * replay while the first still runs is 409. The scope is the caller's subject when it has one. 2xx and 4xx answers are stored, 429 and 5xx not. */
 #ifndef GH_IDEMPOTENCY_H
 #define GH_IDEMPOTENCY_H
 

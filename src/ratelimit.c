@@ -4,12 +4,17 @@
 #include "ratelimit.h"
 #include "cache.h"
 
+static void bucket_key(char key[200], const char *bucket, const char *who)
+{
+    snprintf(key, 200, "rl:%s:%s", bucket, who);
+}
+
 enum rl_outcome ratelimit_peek(struct mc *mc, const char *bucket, const struct gcra_rule *rule, const char *who,
                                uint64_t now, struct gcra_result *res)
 {
     char key[200];
     struct buf cur = {0};
-    snprintf(key, sizeof(key), "rl:%s:%s", bucket, who);
+    bucket_key(key, bucket, who);
     enum mc_status st = mc_get(mc, key, &cur);
     if (st == MC_ERROR) {
         buf_free(&cur);
@@ -26,7 +31,7 @@ enum rl_outcome ratelimit_check(struct mc *mc, const char *bucket, const struct 
     char key[200], val[32];
     struct buf cur = {0};
     enum rl_outcome outcome = RL_BYPASS;
-    snprintf(key, sizeof(key), "rl:%s:%s", bucket, who);
+    bucket_key(key, bucket, who);
     for (int attempt = 0; attempt < 8; attempt++) {
         uint64_t cas = 0, tat = 0;
         enum mc_status st = mc_gets(mc, key, &cur, &cas);

@@ -204,6 +204,17 @@ bool request_audit(struct request *r, const char *action, json_object *details)
     return false;
 }
 
+bool request_audit_commit(struct request *r, const char *action, json_object *details)
+{
+    bool audited = request_audit(r, action, details);
+    json_object_put(details);
+    if (!audited) {
+        request_rollback(r);
+        return false;
+    }
+    return request_commit(r);
+}
+
 /* Inside an idempotent request's transaction (src/idempotency.c) a handler's transaction is a
  * savepoint of it, so the stored answer commits with the handler's writes. */
 bool request_begin(struct request *r)

@@ -79,6 +79,9 @@ PGresult *query(struct request *r, struct db_stmt *stmt, const char *const *para
  * false when it could not: the reply (500, or 503 without a database) is made and, inside a
  * transaction, the caller rolls back (PostgreSQL has aborted it) and returns -1. */
 bool request_audit(struct request *r, const char *action, json_object *details) MUSTCHECK;
+/* Ends a handler's transaction with its audit entry (details taken): audited and committed
+ * together, or rolled back with the reply made (500/503); false then. */
+bool request_audit_commit(struct request *r, const char *action, json_object *details) MUSTCHECK;
 /* One transaction around a handler's writes: request_begin and request_commit reply 503/500 and
  * answer false when they fail (a COMMIT PostgreSQL answered with ROLLBACK fails too). */
 bool request_begin(struct request *r) MUSTCHECK;

@@ -63,7 +63,7 @@ bool snowflake_valid(const char *s)
     return true;
 }
 
-static bool is_slug(const char *s)
+bool slug_valid(const char *s)
 {
     size_t n = strlen(s);
     if (n < 1 || n > 64)
@@ -81,7 +81,7 @@ static const struct {
 } path_types[] = {
     {"uuid", "a UUID", uuid_valid},
     {"snowflake", "a Discord id (15 to 21 digits)", snowflake_valid},
-    {"slug", "a slug (1 to 64 letters, digits, '-' or '_')", is_slug},
+    {"slug", "a slug (1 to 64 letters, digits, '-' or '_')", slug_valid},
 };
 
 static int path_type(const char *name, size_t len)

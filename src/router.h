@@ -106,6 +106,8 @@ const char *path_type_noun(const char *type);
  * message naming the parameter and returns false. out[] has one slot per qparam. */
 /* A Discord snowflake: ^[0-9]{15,21}$ (CONTRACT 4), for path ids and body fields alike. */
 bool snowflake_valid(const char *s);
+/* 1 to 64 letters, digits, '-' or '_' (the {name:slug} path type). */
+bool slug_valid(const char *s);
 
 bool query_validate(const struct qparam *spec, const char *query, struct qvalue *out, char *err, size_t errlen);
 void query_values_free(const struct qparam *spec, struct qvalue *vals);

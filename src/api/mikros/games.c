@@ -6,7 +6,6 @@
 #include "api/mikros/mikros.h"
 #include "api/mikros/scramble.h"
 #include "db.h"
-#include "job.h"
 #include "request.h"
 #include "schema.h"
 
@@ -135,13 +134,5 @@ static int open_session(struct request *r, const char *server)
 
 void mikros_job_game_reset(struct services *svc, const char *config, struct job_outcome *o)
 {
-    struct request r;
-    job_request(&r, svc, &family_mikros);
-    json_object *cfg = json_tokener_parse(config ? config : "{}"), *server;
-    int rc = cfg && json_object_object_get_ex(cfg, "server_id", &server) &&
-                     json_object_is_type(server, json_type_string)
-                 ? open_session(&r, json_object_get_string(server))
-                 : fail(&r, 400, "The job's bot_config has no server_id");
-    json_object_put(cfg);
-    job_finish(&r, rc, NULL, o);
+    mikros_job_for_server(svc, config, open_session, o);
 }

@@ -56,6 +56,9 @@ int mikros_trigger_scheduler(struct request *r);
 /* job kinds mikros.monthly_report and mikros.promotion_check: bot_config {"server_id"} */
 void mikros_job_monthly_report(struct services *svc, const char *config, struct job_outcome *o);
 void mikros_job_promotion_check(struct services *svc, const char *config, struct job_outcome *o);
+/* A server's job: runs run(r, bot_config.server_id) on a job request and makes its reply the outcome. */
+void mikros_job_for_server(struct services *svc, const char *config, int (*run)(struct request *r, const char *server),
+                           struct job_outcome *o);
 /* "HH:MM", 00:00–23:59 */
 bool mikros_time_of_day(const char *s, int *hour, int *minute);
 /* A server's job schedule: the type, its config normalised by the engine's rules, the next run. */

@@ -256,42 +256,45 @@ int mikros_trigger_scheduler(struct request *r)
     json_object_object_add(d, "execution_id", json_object_new_string(execution));
     if (in->triggered_by)
         json_object_object_add(d, "triggered_by", json_object_new_string(in->triggered_by));
-    bool audited = request_audit(r, "mikros.scheduler_trigger", d);
-    json_object_put(d);
-    if (!audited) {
-        request_rollback(r);
-        return -1;
-    }
-    if (!request_commit(r))
+    if (!request_audit_commit(r, "mikros.scheduler_trigger", d))
         return -1;
     return mikros_reply_id(r, "execution_id", execution, "Scheduler triggered successfully");
 }
 
 /* ---- the job kinds ---------------------------------------------------------------------------- */
 
-/* Runs stmt with the job's server_id and answers its one text column as the run's result. */
-static void run_for_server(struct services *svc, const char *config, struct db_stmt *stmt, struct job_outcome *o)
+void mikros_job_for_server(struct services *svc, const char *config, int (*run)(struct request *r, const char *server),
+                           struct job_outcome *o)
 {
     struct request r;
     job_request(&r, svc, &family_mikros);
     json_object *cfg = json_tokener_parse(config ? config : "{}"), *server;
-    int rc;
-    if (cfg && json_object_object_get_ex(cfg, "server_id", &server) && json_object_is_type(server, json_type_string)) {
-        const char *params[] = {json_object_get_string(server)};
-        rc = reply_column(&r, query(&r, stmt, params), 200, "Nothing to report");
-    } else {
-        rc = fail(&r, 400, "The job's bot_config has no server_id");
-    }
+    int rc = cfg && json_object_object_get_ex(cfg, "server_id", &server) &&
+                     json_object_is_type(server, json_type_string)
+                 ? run(&r, json_object_get_string(server))
+                 : fail(&r, 400, "The job's bot_config has no server_id");
     json_object_put(cfg);
     job_finish(&r, rc, NULL, o);
 }
 
+static int write_report(struct request *r, const char *server)
+{
+    const char *params[] = {server};
+    return reply_column(r, query(r, &report_stmt, params), 200, "Nothing to report");
+}
+
+static int record_due(struct request *r, const char *server)
+{
+    const char *params[] = {server};
+    return reply_column(r, query(r, &due_stmt, params), 200, "Nothing to report");
+}
+
 void mikros_job_monthly_report(struct services *svc, const char *config, struct job_outcome *o)
 {
-    run_for_server(svc, config, &report_stmt, o);
+    mikros_job_for_server(svc, config, write_report, o);
 }
 
 void mikros_job_promotion_check(struct services *svc, const char *config, struct job_outcome *o)
 {
-    run_for_server(svc, config, &due_stmt, o);
+    mikros_job_for_server(svc, config, record_due, o);
 }

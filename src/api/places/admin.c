@@ -214,13 +214,7 @@ int places_update_agent_stats(struct request *r)
     PQclear(res);
     json_object *details = json_object_new_object();
     json_object_object_add(details, "agent_id", json_object_new_string(agent));
-    bool audited = request_audit(r, "places.update_agent_stats", details);
-    json_object_put(details);
-    if (!audited) {
-        request_rollback(r);
-        return -1;
-    }
-    if (!request_commit(r))
+    if (!request_audit_commit(r, "places.update_agent_stats", details))
         return -1;
     json_object *o = json_object_new_object();
     json_object_object_add(o, "stats_updated", json_object_new_boolean(updated));

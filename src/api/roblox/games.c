@@ -11,7 +11,6 @@
 #include "schema.h"
 
 #include <sodium.h>
-#include <strings.h>
 
 #define TOKEN_SECONDS 86400
 #define MAX_GRACE_SECONDS 604800
@@ -59,16 +58,6 @@ bool roblox_game_allowed(struct request *r, const char *game_id)
     return true;
 }
 
-static const char *bearer_of(const struct request *r)
-{
-    const char *h = r->authorization;
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-        return NULL;
-    for (h += 7; *h == ' '; h++)
-        ;
-    return *h ? h : NULL;
-}
-
 /* A game's key or token: the game it acts for, or a 401. */
 static bool game_credential(struct request *r, const char *presented, bool is_key)
 {
@@ -93,7 +82,7 @@ static bool game_credential(struct request *r, const char *presented, bool is_ke
 
 bool roblox_authenticate(struct request *r)
 {
-    const char *wanted = r->route->auth, *bearer = bearer_of(r);
+    const char *wanted = r->route->auth, *bearer = auth_bearer(r);
     bool games_allowed = strstr(wanted, "roblox_game") != NULL;
     bool ok;
     if (r->api_key_header && *r->api_key_header)
@@ -129,19 +118,10 @@ const struct body_schema roblox_game_body = {
     .size = sizeof(struct game_input),
 };
 
-static bool slug(const char *s)
-{
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '-' ||
-              *s == '_'))
-            return false;
-    return true;
-}
-
 int roblox_create_game(struct request *r)
 {
     const struct game_input *in = r->input;
-    if (in->id && !slug(in->id))
+    if (in->id && !slug_valid(in->id))
         return fail_field(r, 400, "id", "id must be 1 to 64 letters, digits, '-' or '_'");
     if (!request_begin(r))
         return -1;
@@ -161,11 +141,7 @@ int roblox_create_game(struct request *r)
     json_object_object_get_ex(game, "id", &id);
     json_object *d = json_object_new_object();
     json_object_object_add(d, "game_id", json_object_get(id));
-    bool audited = request_audit(r, "roblox.game_create", d);
-    json_object_put(d);
-    if (!audited || !request_commit(r)) {
-        if (!audited)
-            request_rollback(r);
+    if (!request_audit_commit(r, "roblox.game_create", d)) {
         json_object_put(game);
         return -1;
     }
@@ -219,13 +195,7 @@ int roblox_rotate_key(struct request *r)
     json_object_object_add(d, "revoked_keys", json_object_new_int(revoked));
     json_object_object_add(d, "grace_seconds", json_object_new_int64(in->grace_seconds));
     PQclear(res);
-    bool audited = request_audit(r, revoked ? "roblox.key_rotate" : "roblox.key_create", d);
-    json_object_put(d);
-    if (!audited) {
-        request_rollback(r);
-        return -1;
-    }
-    if (!request_commit(r))
+    if (!request_audit_commit(r, revoked ? "roblox.key_rotate" : "roblox.key_create", d))
         return -1;
     json_object *o = json_object_new_object();
     json_object_object_add(o, "apiKey", json_object_new_string(key));
