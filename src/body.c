@@ -1,9 +1,11 @@
-/* body.c — bodies are bounded as sent (the dispatcher checks CONTENT_LENGTH before reading) and
- * again after decompression here, so a gzip bomb costs at most max_bytes. */
+/* body.c — gzip both ways, and request bodies. Bodies are bounded as sent (the dispatcher checks
+ * CONTENT_LENGTH before reading) and again after decompression here, so a gzip bomb costs at most
+ * max_bytes. */
 #include "guildhall.h"
 #include "body.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <strings.h>
 #include <zlib.h>
@@ -37,6 +39,38 @@ int gunzip_capped(const char *in, size_t len, long max_bytes, struct buf *out)
         status = 400;   /* truncated, or bytes after the gzip stream */
     inflateEnd(&zs);
     return status;
+}
+
+bool gzip_compress(const void *data, size_t len, struct buf *out)
+{
+    if (len > UINT_MAX)
+        return false;
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    /* 16 + MAX_WBITS: a gzip header and trailer, which is what Content-Encoding: gzip means. */
+    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return false;
+    zs.next_in = (Bytef *)(uintptr_t)data;
+    zs.avail_in = (uInt)len;
+    size_t start = out->len;
+    unsigned char chunk[16384];
+    int rc;
+    do {
+        zs.next_out = chunk;
+        zs.avail_out = sizeof(chunk);
+        rc = deflate(&zs, Z_FINISH);
+        if (rc != Z_OK && rc != Z_STREAM_END)
+            break;
+        buf_append(out, chunk, sizeof(chunk) - zs.avail_out);
+    } while (rc != Z_STREAM_END);
+    deflateEnd(&zs);
+    if (rc != Z_STREAM_END) {
+        out->len = start;   /* a failed call leaves the caller's buffer as it was */
+        if (out->data)
+            out->data[start] = '\0';
+        return false;
+    }
+    return true;
 }
 
 bool utf8_valid(const char *str, size_t len)

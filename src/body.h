@@ -1,4 +1,4 @@
-/* body.h — request body decoding: gzip with a size cap, UTF-8, JSON with a depth cap. Pure. */
+/* body.h — gzip both ways; request body decoding: gzip with a size cap, UTF-8, JSON with a depth cap. Pure. */
 #ifndef GH_BODY_H
 #define GH_BODY_H
 
@@ -16,6 +16,8 @@ int body_decode_field(const char *raw, size_t len, const char *content_type, con
                       size_t errlen) MUSTCHECK;
 /* Inflates gzip data into out; 0 ok, 413 when it grows past max_bytes, 400 when it is not gzip. */
 int gunzip_capped(const char *in, size_t len, long max_bytes, struct buf *out) MUSTCHECK;
+/* Appends the gzip of data to out; on failure out is as it was. */
+bool gzip_compress(const void *data, size_t len, struct buf *out) MUSTCHECK;
 bool utf8_valid(const char *s, size_t len);
 
 #endif

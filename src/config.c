@@ -77,6 +77,9 @@ static const struct config_key keys[] = {
      "Failed authentications are written to the audit log in bulk, at most once per this many seconds."},
     {"fcgi_web_server_addrs", S(fcgi_web_server_addrs), "127.0.0.1", 0, 0,
      "With a TCP listen address: the only clients libfcgi accepts (its FCGI_WEB_SERVER_ADDRS)."},
+    {"cors_origins", S(cors_origins), "", 0, 0,
+     "Browser origins (\"https://app.example\", comma-separated) whose pages may call the write and "
+     "authenticated routes (CORS preflights, CONTRACT 5.1). The public places GETs are readable from any origin."},
     {"fcgi_close_poll_timeout_ms", I(fcgi_close_poll_timeout_ms), "0", 0, 60000,
      "libfcgi's LIBFCGI_OS_CLOSE_POLL_TIMEOUT: how long closing a connection waits for nginx's EOF "
      "(libfcgi's default of 2000 costs throughput; see bench/README.md)."},

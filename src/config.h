@@ -36,6 +36,7 @@ struct config {
     int key_cache_seconds;
     int auth_failure_report_seconds;
     char *fcgi_web_server_addrs;
+    char *cors_origins;
     int fcgi_close_poll_timeout_ms;
     int fcgi_keeper_poll_timeout_ms;
     char *declared[CONFIG_MAX_DECLARED];   /* settings other modules declare (config_declare) */

@@ -5,12 +5,14 @@
 #include "body.h"
 #include "cache.h"
 #include "config.h"
+#include "cors.h"
 #include "db.h"
 #include "envelope.h"
 #include "idempotency.h"
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
+#include "representation.h"
 #include "request.h"
 #include "routes.h"
 #include "schema.h"
@@ -132,8 +134,9 @@ static bool read_and_decode_body(struct request *r)
 
 /* A cached response lives under "rc:<hash of method, path and normalised query>" and records the
  * generation it was rendered under; it is fetched together with the route's generation counter in
- * one round trip and used only while the two agree. Stored as
- * "<gen>\n<status>\n<type>\n<header bytes>\n<headers the handler added><body>". */
+ * one round trip and used only while the two agree. Stored as "<gen>\n<status>\n<type>\n<ETag stem>\n
+ * <1: body is gzip, 0: as rendered>\n<header bytes>\n<headers the handler added><body>" (the body as
+ * representation_render left it, so a gzip-accepting client gets the stored bytes). */
 struct cached {
     char key[64];
     size_t handler_headers;  /* where the handler's own headers start in r->headers */
@@ -180,24 +183,28 @@ static bool serve_from_cache(struct request *r, struct cached *c)
         goto out;
     }
     struct buf *v = &vals[0];
-    char *line[4] = {v->data, NULL, NULL, NULL};
-    for (int i = 1; i < 4 && line[i - 1]; i++) {
-        char *nl = memchr(line[i - 1], '\n', v->len - (size_t)(line[i - 1] - v->data));
-        line[i] = nl ? nl + 1 : NULL;
+    enum { GEN, STATUS, TYPE, TAG, GZIPPED, HEADER_BYTES, PAYLOAD, FIELDS };
+    char *field[FIELDS] = {v->data};
+    for (int i = 1; i < FIELDS && field[i - 1]; i++) {
+        char *nl = memchr(field[i - 1], '\n', v->len - (size_t)(field[i - 1] - v->data));
+        field[i] = nl ? nl + 1 : NULL;
     }
-    char *nl4 = line[3] ? memchr(line[3], '\n', v->len - (size_t)(line[3] - v->data)) : NULL;
-    size_t hdr_len = nl4 ? strtoul(line[3], NULL, 10) : 0;
-    char *payload = nl4 ? nl4 + 1 : NULL;
+    char *payload = field[PAYLOAD];
+    size_t hdr_len = payload ? strtoul(field[HEADER_BYTES], NULL, 10) : 0;
     if (!payload || hdr_len > v->len - (size_t)(payload - v->data) ||
-        strtoull(v->data, NULL, 10) != c->generation) {
+        field[GZIPPED] - field[TAG] != REPRESENTATION_TAG_LEN + 1 ||
+        strtoull(field[GEN], NULL, 10) != c->generation) {
         metrics_count(r->svc, M_CACHE_MISS);
         goto out;
     }
     metrics_count(r->svc, M_CACHE_HIT);
-    r->status = atoi(line[1]);
-    line[3][-1] = '\0';
-    snprintf(r->out_type_buf, sizeof(r->out_type_buf), "%s", line[2]);
+    r->status = atoi(field[STATUS]);
+    field[TAG][-1] = '\0';
+    snprintf(r->out_type_buf, sizeof(r->out_type_buf), "%s", field[TYPE]);
     r->out_type = r->out_type_buf;
+    memcpy(r->out_tag, field[TAG], REPRESENTATION_TAG_LEN);
+    r->out_tag[REPRESENTATION_TAG_LEN] = '\0';
+    r->out_gzipped = field[GZIPPED][0] == '1';
     buf_append(&r->headers, payload, hdr_len);
     buf_reset(&r->out);
     buf_append(&r->out, payload + hdr_len, v->len - (size_t)(payload + hdr_len - v->data));
@@ -212,8 +219,8 @@ static void store_in_cache(struct request *r, const struct cached *c)
 {
     struct buf v = {0};
     size_t hdr_len = r->headers.len - c->handler_headers;
-    buf_printf(&v, "%llu\n%d\n%s\n%zu\n", (unsigned long long)c->generation, r->status,
-               r->out_type ? r->out_type : "application/json", hdr_len);
+    buf_printf(&v, "%llu\n%d\n%s\n%s\n%d\n%zu\n", (unsigned long long)c->generation, r->status,
+               r->out_type ? r->out_type : "application/json", r->out_tag, r->out_gzipped ? 1 : 0, hdr_len);
     if (hdr_len)
         buf_append(&v, r->headers.data + c->handler_headers, hdr_len);
     buf_append(&v, r->out.data ? r->out.data : "", r->out.len);
@@ -272,6 +279,10 @@ static void run_route(struct request *r)
         fail(r, 404, "Not found");
         return;
     }
+    if (m == MATCH_BAD_METHOD && r->cors_request_method && !strcmp(r->method, "OPTIONS")) {
+        cors_preflight(r, table, n, allow);
+        return;
+    }
     if (m == MATCH_BAD_METHOD) {
         fail(r, 405, "Method %s not allowed", r->method);
         add_header(r, "Allow: %s", allow);
@@ -314,6 +325,7 @@ static void run_route(struct request *r)
     if (cacheable && serve_from_cache(r, &c)) {
         r->x_cache = "HIT";
         r->cache_control = route->cache->cache_control;
+        representation_send(r);
         return;
     }
     r->status = 0;
@@ -325,14 +337,19 @@ static void run_route(struct request *r)
     if (r->status >= 200 && r->status < 300)
         for (int i = 0; i < MAX_ROUTE_BUMPS && route->bumps[i]; i++)
             cache_bump_generation(r->svc->mc, route->bumps[i]);
+    bool ok = r->status >= 200 && r->status < 300;
+    if (ok && (cacheable || r->out_gzipped))
+        representation_render(r);
     if (route->cache) {
         r->x_cache = "MISS";
-        if (r->status >= 200 && r->status < 300) {
+        if (ok) {
             r->cache_control = route->cache->cache_control;
             if (cacheable && c.usable)
                 store_in_cache(r, &c);
         }
     }
+    if (ok && (cacheable || r->out_gzipped))
+        representation_send(r);
 }
 
 void dispatch(struct request *r)
@@ -344,6 +361,7 @@ void dispatch(struct request *r)
         fail(r, 500, "Internal error");
     if (r->status >= 500 && r->status != 503)
         report_server_error(r);
+    cors_headers(r);
     if (!r->cache_control)
         r->cache_control = "no-store";
 
@@ -364,7 +382,7 @@ void dispatch(struct request *r)
 void dispatch_render_head(struct request *r, struct buf *head)
 {
     buf_printf(head, "Status: %d %s\r\n", r->status, http_reason(r->status));
-    if (r->status != 204)
+    if (r->status != 204 && r->status != 304)
         buf_printf(head, "Content-Type: %s\r\nContent-Length: %zu\r\n",
                    r->out_type ? r->out_type : "application/json", r->out.len);
     if (r->request_id)

@@ -49,6 +49,7 @@ struct family {
     const char *const *scopes;                /* the key scopes its routes may ask for; NULL-terminated */
     const char *const *caller_scopes;         /* what its authenticate() grants that is no key scope */
     struct rate_limit *const *limits;         /* its rate limits (each one a setting); NULL-terminated */
+    bool public_reads_cors;                   /* its GETs without auth are readable from any origin (CONTRACT 5.1) */
     bool idempotent_posts;                    /* its POSTs honour Idempotency-Key (src/idempotency.h) */
     /* Who a request of a route with .auth is: NULL for guildhall API keys (auth_check_key); a family
      * with callers of its own (roblox's game keys and tokens) decides, and may call auth_check_key. */

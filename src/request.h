@@ -17,6 +17,8 @@ struct request {
     char *method, *path, *query, *remote_addr, *request_id, *user_agent;
     char *content_type, *content_encoding, *authorization, *api_key_header;
     char *idempotency_key;       /* the Idempotency-Key header (src/idempotency.h); NULL: none */
+    char *accept_encoding, *if_none_match;   /* src/representation.h */
+    char *origin, *cors_request_method;      /* Origin, Access-Control-Request-Method (src/cors.h) */
     long content_length;
     long body_read;
     bool ops_listener;
@@ -42,6 +44,8 @@ struct request {
     struct buf out;
     const char *out_type;
     char out_type_buf[64];       /* out_type of a response read back from the cache */
+    bool out_gzipped;            /* out is gzip: sent with Content-Encoding: gzip (src/representation.h) */
+    char out_tag[33];            /* the ETag's stem of a cacheable answer */
     const char *cache_control;
     const char *x_cache;
     uint64_t start_us;

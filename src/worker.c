@@ -78,6 +78,10 @@ static void serve(FCGX_Request *req, struct services *svc)
     r.authorization = param_copy(req, "HTTP_AUTHORIZATION");
     r.api_key_header = param_copy(req, "HTTP_X_API_KEY");
     r.idempotency_key = param_copy(req, "HTTP_IDEMPOTENCY_KEY");
+    r.accept_encoding = param_copy(req, "HTTP_ACCEPT_ENCODING");
+    r.if_none_match = param_copy(req, "HTTP_IF_NONE_MATCH");
+    r.origin = param_copy(req, "HTTP_ORIGIN");
+    r.cors_request_method = param_copy(req, "HTTP_ACCESS_CONTROL_REQUEST_METHOD");
     const char *cl = FCGX_GetParam("CONTENT_LENGTH", req->envp);
     r.content_length = cl ? strtol(cl, NULL, 10) : 0;
     if (r.content_length < 0)

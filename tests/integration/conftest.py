@@ -30,6 +30,7 @@ STACK_SCRIPT = REPO / "scripts" / "stack"
 # Variables that configure scripts/stack itself: its stack.env must win over them once the stack is up.
 STACK_SETTINGS = ("DIR", "PUBLIC_ADDR", "PUBLIC_PORT", "OPS_ADDR", "OPS_PORT", "PG_PORT", "MC_PORT", "WORKERS",
                   "TEST_ROUTES", "BIN_DIR", "TRUSTED_PROXIES", "WEBHOOK_ERROR_URL", "WEBHOOK_AUDIT_URL",
+                  "CORS_ORIGINS",
                   "SKIP_GUILDHALLD")
 
 STACK_ENV_FILE = os.environ.get("GUILDHALL_STACK_ENV")
@@ -169,6 +170,7 @@ class Stack:
         env = {**os.environ, "GUILDHALL_DIR": f"{tmp}/stack", "GUILDHALL_PUBLIC_ADDR": "127.0.0.1",
                "GUILDHALL_PUBLIC_PORT": str(public), "GUILDHALL_OPS_PORT": str(ops),
                "GUILDHALL_PG_PORT": str(pg), "GUILDHALL_MC_PORT": str(mc), "GUILDHALL_TEST_ROUTES": "on",
+               "GUILDHALL_CORS_ORIGINS": "http://allowed.example",
                "GUILDHALL_BIN_DIR": os.environ.get("GUILDHALL_BIN_DIR", str(REPO / "src"))}
         proc = _run([STACK_SCRIPT, "up"], env, check=False, timeout=300)
         if proc.returncode != 0:

@@ -5,7 +5,6 @@
 #include "body.h"
 
 #include <limits.h>
-#include <zlib.h>
 
 const uint32_t canvas_palette[CANVAS_PALETTE_SIZE] = {
     0xFFFFFF, 0xE4E4E4, 0x888888, 0x222222, 0xFFA7D1, 0xE50000, 0xE59500, 0xA06A42,
@@ -35,42 +34,9 @@ int canvas_get(const uint8_t *packed, int cell)
     return cell % 2 == 0 ? b >> 4 : b & 0x0F;
 }
 
-/* Undo a partial append so a failed call leaves the caller's buffer untouched. */
-static void truncate_to(struct buf *out, size_t len)
-{
-    out->len = len;
-    if (out->data)
-        out->data[len] = '\0';
-}
-
 bool canvas_gzip(const uint8_t *data, size_t len, struct buf *out)
 {
-    if (len > UINT_MAX)
-        return false;
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    /* 16 + MAX_WBITS: a gzip header and trailer, which is what Content-Encoding: gzip means. */
-    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return false;
-    zs.next_in = (Bytef *)(uintptr_t)data;
-    zs.avail_in = (uInt)len;
-    size_t start = out->len;
-    unsigned char chunk[16384];
-    int rc;
-    do {
-        zs.next_out = chunk;
-        zs.avail_out = sizeof(chunk);
-        rc = deflate(&zs, Z_FINISH);
-        if (rc != Z_OK && rc != Z_STREAM_END)
-            break;
-        buf_append(out, chunk, sizeof(chunk) - zs.avail_out);
-    } while (rc != Z_STREAM_END);
-    deflateEnd(&zs);
-    if (rc != Z_STREAM_END) {
-        truncate_to(out, start);
-        return false;
-    }
-    return true;
+    return gzip_compress(data, len, out);
 }
 
 bool canvas_gunzip(const uint8_t *gz, size_t len, size_t expected, struct buf *out)

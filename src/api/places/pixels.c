@@ -28,7 +28,7 @@ int places_canvas(struct request *r)
     int width, height, rc = -1;
     if (places_load_canvas(r, &packed, &width, &height)) {
         if (canvas_gzip((const uint8_t *)packed.data, packed.len, &gz)) {
-            add_header(r, "Content-Encoding: gzip");
+            r->out_gzipped = true;
             add_header(r, "X-Canvas-Width: %d", width);
             add_header(r, "X-Canvas-Height: %d", height);
             rc = reply_text(r, 200, "application/octet-stream", gz.data, gz.len);

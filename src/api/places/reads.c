@@ -68,7 +68,7 @@ int places_archive_canvas(struct request *r)
         rc = fail(r, 500, "Internal error");
     else {
         /* the stored bytes are already gzip: served as they are, decoded by the client */
-        add_header(r, "Content-Encoding: gzip");
+        r->out_gzipped = true;
         rc = reply_text(r, 200, "application/octet-stream", gz.data ? gz.data : "", gz.len);
     }
     buf_free(&gz);

@@ -157,5 +157,6 @@ const struct family family_places = {
     .max_field_errors = 1,
     .scopes = places_scopes,
     .limits = places_limits,
+    .public_reads_cors = true,
     FAMILY_ROUTES(places_routes),
 };
