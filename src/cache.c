@@ -30,6 +30,7 @@ struct mc {
     uint64_t fast_us;        /* a failure quicker than this was a refusal, not a timeout */
     uint32_t nservers;
     uint64_t *slow_until;    /* per server (monotonic µs): it timed out, its calls are skipped until then */
+    uint64_t round_trips;
 };
 
 struct mc *mc_open(const char *servers, int timeout_ms)
@@ -145,6 +146,7 @@ static bool failed_fast(struct mc *mc, memcached_return_t rc, uint64_t started, 
         rc = MEMCACHED_SERVER_TEMPORARILY_DISABLED;                                   \
         for (int try_ = 0; try_ < 2 && !skipped(mc, keys_, lens_, 1); try_++) {       \
             uint64_t started_ = monotonic_us();                                       \
+            (mc)->round_trips++;                                                      \
             rc = (call);                                                              \
             if (!failed_fast(mc, rc, started_, keys_, lens_, 1))                      \
                 break;                                                                \
@@ -192,7 +194,7 @@ enum mc_status mc_get(struct mc *mc, const char *key, struct buf *out)
 
 /* One mget and its fetches; returns the failure (MEMCACHED_SUCCESS when there was none). */
 static memcached_return_t get_multi_once(struct mc *mc, const char *const *keys, const size_t *lens, size_t n,
-                                         struct buf *out, enum mc_status *st)
+                                         struct buf *out, enum mc_status *st, uint64_t *cas)
 {
     for (size_t i = 0; i < n; i++)
         st[i] = MC_MISS;
@@ -211,6 +213,8 @@ static memcached_return_t get_multi_once(struct mc *mc, const char *const *keys,
                 buf_reset(&out[i]);
                 buf_append(&out[i], memcached_result_value(res), memcached_result_length(res));
                 st[i] = MC_OK;
+                if (cas)
+                    cas[i] = memcached_result_cas(res);
             }
         memcached_result_free(res);
     }
@@ -222,18 +226,20 @@ static memcached_return_t get_multi_once(struct mc *mc, const char *const *keys,
     return rc;
 }
 
-void mc_get_multi(struct mc *mc, const char *const *keys, size_t n, struct buf *out, enum mc_status *st)
+void mc_get_multi(struct mc *mc, const char *const *keys, size_t n, struct buf *out, enum mc_status *st,
+                  uint64_t *cas)
 {
-    size_t lens[8] = {0};
-    if (n > 8)
-        n = 8;
+    size_t lens[MC_MULTI_MAX] = {0};
+    if (n > MC_MULTI_MAX)
+        n = MC_MULTI_MAX;
     for (size_t i = 0; i < n; i++)
         lens[i] = strlen(keys[i]);
     for (size_t i = 0; i < n; i++)
         st[i] = MC_ERROR;
     for (int attempt = 0; attempt < 2 && !skipped(mc, keys, lens, n); attempt++) {
         uint64_t started = monotonic_us();
-        if (!failed_fast(mc, get_multi_once(mc, keys, lens, n, out, st), started, keys, lens, n))
+        mc->round_trips++;
+        if (!failed_fast(mc, get_multi_once(mc, keys, lens, n, out, st, cas), started, keys, lens, n))
             break;
     }
 }
@@ -245,6 +251,7 @@ enum mc_status mc_gets(struct mc *mc, const char *key, struct buf *out, uint64_t
     enum mc_status st = MC_ERROR;
     for (int attempt = 0; attempt < 2 && !skipped(mc, keys, lens, 1); attempt++) {
         uint64_t started = monotonic_us();
+        mc->round_trips++;
         memcached_return_t rc = memcached_mget(mc->st, keys, lens, 1);
         if (rc != MEMCACHED_SUCCESS) {
             st = status_of(rc);
@@ -316,6 +323,11 @@ bool mc_ping(struct mc *mc)
     enum mc_status st = mc_get(mc, "gh:ping", &b);
     buf_free(&b);
     return st == MC_OK || st == MC_MISS;
+}
+
+uint64_t mc_round_trips(const struct mc *mc)
+{
+    return mc ? mc->round_trips : 0;
 }
 
 int mc_server_count(struct mc *mc)

@@ -58,9 +58,28 @@ static void note_failopen(bool now_failing, const char *setting)
         log_warn("rate limits recovered: memcached answers again");
 }
 
+/* What a cacheable public GET reads from memcached in one round trip before its limits run: each
+ * per-IP rule's GCRA state with its CAS value (slot i for route->limits[i]) and the cached answer
+ * with its generation counter (slots CACHE_SLOT and GEN_SLOT). The limits then cost one write each
+ * and a hit nothing more: two round trips instead of three, and the limits as exact as before. */
+enum { CACHE_SLOT = MAX_ROUTE_LIMITS, GEN_SLOT, PREFETCH_SLOTS };
+struct prefetch {
+    bool limit_read[MAX_ROUTE_LIMITS];
+    bool cache_read;
+    struct buf vals[PREFETCH_SLOTS];
+    enum mc_status st[PREFETCH_SLOTS];
+    uint64_t cas[PREFETCH_SLOTS];
+};
+
+static void prefetch_free(struct prefetch *pf)
+{
+    for (int i = 0; i < PREFETCH_SLOTS; i++)
+        buf_free(&pf->vals[i]);
+}
+
 /* Every rule of the given kind must pass; headers describe the rule closest to refusing. Per-IP
  * rules run before authentication (so refused callers are counted too), per-key rules after it. */
-static bool apply_rate_limits(struct request *r, enum rl_key by)
+static bool apply_rate_limits(struct request *r, enum rl_key by, const struct prefetch *pf)
 {
     const struct rate_limit *shown = NULL;
     struct gcra_result shown_res = {0};
@@ -70,7 +89,10 @@ static bool apply_rate_limits(struct request *r, enum rl_key by)
         if (rule->by != by)
             continue;
         struct gcra_result g;
-        enum rl_outcome o = ratelimit_check(r->svc->mc, rule->bucket, &rule->rule, client_id(r, rule), now, &g);
+        enum rl_outcome o = pf && pf->limit_read[i]
+                                ? ratelimit_check_from(r->svc->mc, rule->bucket, &rule->rule, client_id(r, rule), now,
+                                                       &g, pf->st[i], &pf->vals[i], pf->cas[i])
+                                : ratelimit_check(r->svc->mc, rule->bucket, &rule->rule, client_id(r, rule), now, &g);
         if (o == RL_BYPASS) {
             metrics_count(r->svc, M_RL_FAILOPEN);
             note_failopen(true, rule->setting);
@@ -157,18 +179,39 @@ static void response_cache_key(struct request *r, char *key, size_t keylen)
     snprintf(key, keylen, "rc:%s", hex);
 }
 
-static bool serve_from_cache(struct request *r, struct cached *c)
+static void generation_key(const struct route *route, char *key, size_t len)
+{
+    snprintf(key, len, "gen:%s", route->cache->generation ? route->cache->generation : "");
+}
+
+/* Reads the route's cached answer (vals[0], st[0]) and its generation (vals[1], st[1]) from pf, or
+ * fetches them now. */
+static void read_cache(struct request *r, const struct cached *c, const struct prefetch *pf, struct buf *vals,
+                       enum mc_status *st)
+{
+    if (pf && pf->cache_read) {
+        for (int i = 0; i < 2; i++) {
+            st[i] = pf->st[CACHE_SLOT + i];
+            buf_append(&vals[i], pf->vals[CACHE_SLOT + i].data ? pf->vals[CACHE_SLOT + i].data : "",
+                       pf->vals[CACHE_SLOT + i].len);
+        }
+        return;
+    }
+    char gen_key[96];
+    generation_key(r->route, gen_key, sizeof(gen_key));
+    const char *keys[2] = {c->key, gen_key};
+    mc_get_multi(r->svc->mc, keys, r->route->cache->generation ? 2 : 1, vals, st, NULL);
+}
+
+static bool serve_from_cache(struct request *r, struct cached *c, const struct prefetch *pf)
 {
     const char *gen_name = r->route->cache->generation;
-    char gen_key[96];
-    const char *keys[2] = {c->key, gen_key};
     struct buf vals[2] = {{0}, {0}};
-    enum mc_status st[2];
+    enum mc_status st[2] = {MC_MISS, MC_MISS};
     bool hit = false;
 
     response_cache_key(r, c->key, sizeof(c->key));
-    snprintf(gen_key, sizeof(gen_key), "gen:%s", gen_name ? gen_name : "");
-    mc_get_multi(r->svc->mc, keys, gen_name ? 2 : 1, vals, st);
+    read_cache(r, c, pf, vals, st);
     if (st[0] == MC_ERROR || (gen_name && st[1] == MC_ERROR)) {
         metrics_count(r->svc, M_CACHE_ERROR);
         goto out;
@@ -263,6 +306,50 @@ static void report_server_error(struct request *r)
     PQclear(db_exec(r->svc->db, &insert_error_outbox, params, &st));
 }
 
+/* For a cacheable GET without authentication whose limits are all per IP (the public reads): fills
+ * pf in one round trip (see struct prefetch). query_ok: the query is valid, so the answer's cache
+ * key is known. */
+static void prefetch_public_read(struct request *r, bool query_ok, struct prefetch *pf)
+{
+    const struct route *route = r->route;
+    if (!route->cache || route->auth || strcmp(route->method, "GET") != 0)
+        return;
+    char rl_keys[MAX_ROUTE_LIMITS][200], cache_key[64], gen_key[96];
+    const char *keys[PREFETCH_SLOTS];
+    int slot_of[PREFETCH_SLOTS], n = 0;
+    for (int i = 0; i < MAX_ROUTE_LIMITS && route->limits[i]; i++) {
+        if (route->limits[i]->by != RL_BY_IP)
+            return;
+        ratelimit_key(rl_keys[i], route->limits[i]->bucket, client_id(r, route->limits[i]));
+        slot_of[n] = i;
+        keys[n++] = rl_keys[i];
+    }
+    if (query_ok) {
+        response_cache_key(r, cache_key, sizeof(cache_key));
+        generation_key(route, gen_key, sizeof(gen_key));
+        slot_of[n] = CACHE_SLOT;
+        keys[n++] = cache_key;
+        if (route->cache->generation) {
+            slot_of[n] = GEN_SLOT;
+            keys[n++] = gen_key;
+        }
+    }
+    struct buf vals[PREFETCH_SLOTS] = {{0}};
+    enum mc_status st[PREFETCH_SLOTS];
+    uint64_t cas[PREFETCH_SLOTS] = {0};
+    mc_get_multi(r->svc->mc, keys, (size_t)n, vals, st, cas);
+    for (int k = 0; k < n; k++) {
+        pf->vals[slot_of[k]] = vals[k];
+        pf->st[slot_of[k]] = st[k];
+        pf->cas[slot_of[k]] = cas[k];
+        if (slot_of[k] < MAX_ROUTE_LIMITS)
+            pf->limit_read[slot_of[k]] = true;
+    }
+    pf->cache_read = query_ok;
+}
+
+static void serve_route(struct request *r, bool bad_path_param, struct prefetch *pf);
+
 static void run_route(struct request *r)
 {
     char allow[64];
@@ -291,19 +378,31 @@ static void run_route(struct request *r)
     r->route = route;
     r->route_index = (int)(route - table) + 1;
     r->svc->shm->slots[r->svc->slot].route = r->route_index;
+    struct prefetch pf = {0};
+    serve_route(r, m == MATCH_BAD_PARAM, &pf);
+    prefetch_free(&pf);
+}
 
-    if (route->limits[0] && !apply_rate_limits(r, RL_BY_IP))
+/* The matched route: limits, authentication, inputs, the cache, the handler. */
+static void serve_route(struct request *r, bool bad_path_param, struct prefetch *pf)
+{
+    const struct route *route = r->route;
+    /* validated first, refused in its turn: a bad query still counts against the limits */
+    char err[256];
+    bool query_ok = query_validate(route->query, r->query, r->q, err, sizeof(err));
+    if (route->limits[0])
+        prefetch_public_read(r, query_ok && !bad_path_param, pf);
+    if (route->limits[0] && !apply_rate_limits(r, RL_BY_IP, pf))
         return;
     if (route->auth && !auth_check(r))
         return;
-    if (route->limits[0] && !apply_rate_limits(r, RL_BY_KEY))
+    if (route->limits[0] && !apply_rate_limits(r, RL_BY_KEY, NULL))
         return;
-    if (m == MATCH_BAD_PARAM) {
+    if (bad_path_param) {
         reject_path_param(r);
         return;
     }
-    char err[256];
-    if (!query_validate(route->query, r->query, r->q, err, sizeof(err))) {
+    if (!query_ok) {
         fail(r, 400, "%s", err);
         return;
     }
@@ -322,7 +421,7 @@ static void run_route(struct request *r)
 
     struct cached c = {.usable = false};
     bool cacheable = route->cache && strcmp(r->method, "POST") != 0;
-    if (cacheable && serve_from_cache(r, &c)) {
+    if (cacheable && serve_from_cache(r, &c, pf)) {
         r->x_cache = "HIT";
         r->cache_control = route->cache->cache_control;
         representation_send(r);
@@ -355,6 +454,7 @@ static void run_route(struct request *r)
 void dispatch(struct request *r)
 {
     r->start_us = monotonic_us();
+    uint64_t mc_before = mc_round_trips(r->svc->mc);
     log_set_request_id(r->request_id);
     run_route(r);
     if (!r->status)
@@ -362,6 +462,7 @@ void dispatch(struct request *r)
     if (r->status >= 500 && r->status != 503)
         report_server_error(r);
     cors_headers(r);
+    metrics_add(r->svc, M_MC_ROUND_TRIPS, mc_round_trips(r->svc->mc) - mc_before);
     if (!r->cache_control)
         r->cache_control = "no-store";
 

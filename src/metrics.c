@@ -29,8 +29,13 @@ static int status_index(int status)
 
 void metrics_count(struct services *svc, enum counter c)
 {
+    metrics_add(svc, c, 1);
+}
+
+void metrics_add(struct services *svc, enum counter c, uint64_t n)
+{
     if (svc && svc->shm)
-        svc->shm->counters[svc->slot].c[c]++;
+        svc->shm->counters[svc->slot].c[c] += n;
 }
 
 void metrics_request(struct services *svc, int route_index, int fam, int status, uint64_t dur_us)
@@ -122,6 +127,9 @@ void metrics_render(const struct shm *shm, const struct metric_route *routes, si
                     "guildhall_cache_requests_total{result=\"error\"} %llu\n",
                (unsigned long long)metrics_sum(shm, M_CACHE_HIT), (unsigned long long)metrics_sum(shm, M_CACHE_MISS),
                (unsigned long long)metrics_sum(shm, M_CACHE_ERROR));
+    counter(out, "guildhall_memcached_round_trips_total",
+            "Requests sent to memcached (a multi-get is one): the response cache, generations and limits.",
+            metrics_sum(shm, M_MC_ROUND_TRIPS));
     counter(out, "guildhall_ratelimit_rejections_total", "Requests rejected with 429.",
             metrics_sum(shm, M_RL_REJECTED));
     counter(out, "guildhall_ratelimit_failopen_total", "Rate-limit checks skipped because memcached was unreachable.",

@@ -20,7 +20,7 @@
 #define MAX_FAMILY_STATS 16        /* family index; 0 is "generic" (no family owns the path) */
 
 enum counter {
-    M_CACHE_HIT, M_CACHE_MISS, M_CACHE_ERROR,
+    M_CACHE_HIT, M_CACHE_MISS, M_CACHE_ERROR, M_MC_ROUND_TRIPS,
     M_RL_REJECTED, M_RL_FAILOPEN,
     M_DB_ERRORS, M_AUTH_FAILURES,
     M_SCHED_SUCCESS, M_SCHED_FAILED, M_SCHED_SKIPPED,
@@ -78,6 +78,7 @@ bool slot_request_stuck(uint64_t word, uint64_t now_us, uint64_t limit_us);
 
 struct shm *shm_create(void);
 void metrics_count(struct services *svc, enum counter c);
+void metrics_add(struct services *svc, enum counter c, uint64_t n);
 /* route_index: 1 + the route's place in the table (0: unmatched); family_index < MAX_FAMILY_STATS. */
 void metrics_request(struct services *svc, int route_index, int family_index, int status, uint64_t dur_us);
 /* Appends guildhall's metrics in Prometheus text format; routes[i] labels route index i + 1 and

@@ -129,3 +129,24 @@ def test_uncacheable_and_error_answers_carry_no_etag(public):
     assert r.status_code == 404 and "ETag" not in r.headers
     r, _ = fetch(public, "/api/admin/reset-week", ip, GZIP)
     assert r.status_code == 405 and "ETag" not in r.headers
+
+
+def round_trips(ops):
+    text = ops.get("/metrics").text
+    (line,) = [ln for ln in text.splitlines() if ln.startswith("guildhall_memcached_round_trips_total ")]
+    return int(line.split()[1])
+
+
+def test_a_limited_cached_answer_costs_two_memcached_round_trips(public, ops):
+    """One multi-get reads the per-IP limit's state, the cached answer and its generation; one CAS
+    spends the limit. Before, the limit's read was a round trip of its own."""
+    ip = client_ip()
+    first, _ = fetch(public, "/api/game-modes", ip, GZIP)
+    assert first.status_code == 200
+    before = round_trips(ops)
+    for _ in range(5):
+        r, _ = fetch(public, "/api/game-modes", ip, GZIP)
+        assert r.headers["X-Cache"] == "HIT"
+    r, _ = fetch(public, "/api/game-modes", ip, GZIP, **{"If-None-Match": first.headers["ETag"]})
+    assert r.status_code == 304
+    assert round_trips(ops) - before == 6 * 2
