@@ -14,9 +14,8 @@
 DB_STMT(canvas_cells_stmt, 0, true,
         "SELECT s.width, s.height, coalesce((SELECT array_agg(cell ORDER BY cell) FROM canvas_cells), '{}')::text, "
         "coalesce((SELECT array_agg(color ORDER BY cell) FROM canvas_cells), '{}')::text FROM places_settings s");
-DB_STMT(ownership_stmt, 0, true,
-        "SELECT s.width, s.height, coalesce(o.cells, '{}')::text, coalesce(o.owners, '{}')::text, o.owner_ids::text "
-        "FROM places_settings s, places_ownership() o");
+DB_STMT(canvas_size_stmt, 0, true, "SELECT width, height FROM places_settings");
+DB_STMT(owned_cells_stmt, 0, true, "SELECT kind, placer::text, cells::text FROM places_owned_cells()");
 DB_STMT(set_territory_stmt, 3, false, "SELECT places_set_territory($1::text[], $2::uuid[], $3::int[])");
 
 
@@ -97,23 +96,37 @@ bool places_load_canvas(struct request *r, struct buf *packed, int *width, int *
     return true;
 }
 
+/* Marks owner's cells, PostgreSQL's "{1,2,3}" text, in the grid of `cells` cells. */
+static void mark_cells(const char *text, uint32_t owner, uint32_t *grid, size_t cells)
+{
+    const char *p = *text == '{' ? text + 1 : text;
+    while (*p && *p != '}') {
+        char *end;
+        long cell = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        if (cell >= 0 && (size_t)cell < cells)
+            grid[cell] = owner;
+        p = *end == ',' ? end + 1 : end;
+    }
+}
+
 bool places_refresh_territory(struct request *r)
 {
-    PGresult *res = query(r, &ownership_stmt, NULL);
+    PGresult *size = query(r, &canvas_size_stmt, NULL);
+    if (!size)
+        return false;
+    int width = atoi(PQgetvalue(size, 0, 0)), height = atoi(PQgetvalue(size, 0, 1));
+    PQclear(size);
+    PGresult *res = query(r, &owned_cells_stmt, NULL);
     if (!res)
         return false;
-    int width = atoi(PQgetvalue(res, 0, 0)), height = atoi(PQgetvalue(res, 0, 1));
+    /* owner o (1..n) is row o - 1 */
     size_t cells = (size_t)width * (size_t)height;
-    long *cell = xcalloc(cells, sizeof(long)), *owner = xcalloc(cells, sizeof(long));
-    size_t n = parse_int_array(PQgetvalue(res, 0, 2), cell, cells);
-    parse_int_array(PQgetvalue(res, 0, 3), owner, cells);
-    json_object *ids = json_tokener_parse(PQgetisnull(res, 0, 4) ? "[]" : PQgetvalue(res, 0, 4));
-    PQclear(res);
-    uint32_t n_owners = ids ? (uint32_t)json_object_array_length(ids) : 0;
-    uint32_t *grid = xcalloc(cells, sizeof(uint32_t)), *largest = xcalloc(n_owners + 1, sizeof(uint32_t));
-    for (size_t i = 0; i < n; i++)
-        if (cell[i] >= 0 && (size_t)cell[i] < cells && owner[i] > 0 && (uint32_t)owner[i] <= n_owners)
-            grid[cell[i]] = (uint32_t)owner[i];
+    uint32_t n_owners = (uint32_t)PQntuples(res);
+    uint32_t *grid = xcalloc(cells ? cells : 1, sizeof(uint32_t)), *largest = xcalloc(n_owners + 1, sizeof(uint32_t));
+    for (uint32_t o = 1; o <= n_owners; o++)
+        mark_cells(PQgetvalue(res, (int)o - 1, 2), o, grid, cells);
     territory_largest(grid, width, height, n_owners, largest);
 
     struct buf kinds = {0}, uuids = {0}, sizes = {0};
@@ -121,26 +134,23 @@ bool places_refresh_territory(struct request *r)
     buf_puts(&uuids, "{");
     buf_puts(&sizes, "{");
     for (uint32_t o = 1; o <= n_owners; o++) {
-        json_object *pair = json_object_array_get_idx(ids, o - 1);
         const char *sep = o > 1 ? "," : "";
-        buf_printf(&kinds, "%s%s", sep, json_object_get_string(json_object_array_get_idx(pair, 0)));
-        buf_printf(&uuids, "%s%s", sep, json_object_get_string(json_object_array_get_idx(pair, 1)));
+        buf_printf(&kinds, "%s%s", sep, PQgetvalue(res, (int)o - 1, 0));
+        buf_printf(&uuids, "%s%s", sep, PQgetvalue(res, (int)o - 1, 1));
         buf_printf(&sizes, "%s%u", sep, largest[o]);
     }
     buf_puts(&kinds, "}");
     buf_puts(&uuids, "}");
     buf_puts(&sizes, "}");
+    PQclear(res);
     const char *params[] = {kinds.data, uuids.data, sizes.data};
     res = query(r, &set_territory_stmt, params);
     PQclear(res);
     buf_free(&kinds);
     buf_free(&uuids);
     buf_free(&sizes);
-    json_object_put(ids);
     free(grid);
     free(largest);
-    free(cell);
-    free(owner);
     return res != NULL;
 }
 
