@@ -7,7 +7,7 @@
 
 #define EXPOSED "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, X-Request-Id, " \
                 "X-Cache, ETag"
-#define ALLOWED_HEADERS "Authorization, Content-Type, Idempotency-Key, If-None-Match"
+#define ALLOWED_HEADERS "Authorization, Content-Type, Idempotency-Key, If-Modified-Since, If-None-Match"
 #define PREFLIGHT_MAX_AGE_S 600
 
 bool cors_origin_listed(const char *list, const char *origin)

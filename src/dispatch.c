@@ -154,11 +154,14 @@ static bool read_and_decode_body(struct request *r)
     return true;
 }
 
-/* A cached response lives under "rc:<hash of method, path and normalised query>" and records the
- * generation it was rendered under; it is fetched together with the route's generation counter in
+/* A cached response lives under "rc<format>:<hash of method, path and normalised query>" and records
+ * the generation it was rendered under; it is fetched together with the route's generation counter in
  * one round trip and used only while the two agree. Stored as "<gen>\n<status>\n<type>\n<ETag stem>\n
- * <1: body is gzip, 0: as rendered>\n<header bytes>\n<headers the handler added><body>" (the body as
- * representation_render left it, so a gzip-accepting client gets the stored bytes). */
+ * <1: body is gzip, 0: as rendered>\n<Last-Modified, Unix seconds, 0: none>\n<header bytes>\n
+ * <headers the handler added><body>" (the body as representation_render left it, so a gzip-accepting
+ * client gets the stored bytes). The format number in the key keeps a new build from reading an
+ * older build's entries. */
+#define CACHE_ENTRY_FORMAT 3
 struct cached {
     char key[64];
     size_t handler_headers;  /* where the handler's own headers start in r->headers */
@@ -176,7 +179,7 @@ static void response_cache_key(struct request *r, char *key, size_t keylen)
     crypto_generichash(h, sizeof(h), (const unsigned char *)id.data, id.len, NULL, 0);
     sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
     buf_free(&id);
-    snprintf(key, keylen, "rc:%s", hex);
+    snprintf(key, keylen, "rc%d:%s", CACHE_ENTRY_FORMAT, hex);
 }
 
 static void generation_key(const struct route *route, char *key, size_t len)
@@ -226,7 +229,7 @@ static bool serve_from_cache(struct request *r, struct cached *c, const struct p
         goto out;
     }
     struct buf *v = &vals[0];
-    enum { GEN, STATUS, TYPE, TAG, GZIPPED, HEADER_BYTES, PAYLOAD, FIELDS };
+    enum { GEN, STATUS, TYPE, TAG, GZIPPED, LAST_MODIFIED, HEADER_BYTES, PAYLOAD, FIELDS };
     char *field[FIELDS] = {v->data};
     for (int i = 1; i < FIELDS && field[i - 1]; i++) {
         char *nl = memchr(field[i - 1], '\n', v->len - (size_t)(field[i - 1] - v->data));
@@ -248,6 +251,7 @@ static bool serve_from_cache(struct request *r, struct cached *c, const struct p
     memcpy(r->out_tag, field[TAG], REPRESENTATION_TAG_LEN);
     r->out_tag[REPRESENTATION_TAG_LEN] = '\0';
     r->out_gzipped = field[GZIPPED][0] == '1';
+    r->out_last_modified = strtoll(field[LAST_MODIFIED], NULL, 10);
     buf_append(&r->headers, payload, hdr_len);
     buf_reset(&r->out);
     buf_append(&r->out, payload + hdr_len, v->len - (size_t)(payload + hdr_len - v->data));
@@ -262,8 +266,9 @@ static void store_in_cache(struct request *r, const struct cached *c)
 {
     struct buf v = {0};
     size_t hdr_len = r->headers.len - c->handler_headers;
-    buf_printf(&v, "%llu\n%d\n%s\n%s\n%d\n%zu\n", (unsigned long long)c->generation, r->status,
-               r->out_type ? r->out_type : "application/json", r->out_tag, r->out_gzipped ? 1 : 0, hdr_len);
+    buf_printf(&v, "%llu\n%d\n%s\n%s\n%d\n%lld\n%zu\n", (unsigned long long)c->generation, r->status,
+               r->out_type ? r->out_type : "application/json", r->out_tag, r->out_gzipped ? 1 : 0,
+               (long long)r->out_last_modified, hdr_len);
     if (hdr_len)
         buf_append(&v, r->headers.data + c->handler_headers, hdr_len);
     buf_append(&v, r->out.data ? r->out.data : "", r->out.len);

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <sodium.h>
 #include <strings.h>
+#include <time.h>
 
 /* What a gzipped cache entry may inflate to: far above any answer guildhall renders. */
 #define INFLATED_MAX (64L * 1024 * 1024)
@@ -112,6 +113,61 @@ bool etag_matches(const char *if_none_match, const char *etag)
     return false;
 }
 
+static const char day_names[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+static const char month_names[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+void http_date_format(char out[HTTP_DATE_LEN], int64_t unix_s)
+{
+    time_t t = (time_t)unix_s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char wide[64];   /* room for any int the compiler cannot bound; a year past 9999 is cut, never overrun */
+    snprintf(wide, sizeof wide, "%s, %02d %s %04d %02d:%02d:%02d GMT", day_names[tm.tm_wday], tm.tm_mday,
+             month_names[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    memcpy(out, wide, HTTP_DATE_LEN - 1);
+    out[HTTP_DATE_LEN - 1] = '\0';
+}
+
+static int two_digits(const char *s)
+{
+    return isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1]) ? (s[0] - '0') * 10 + (s[1] - '0') : -1;
+}
+
+bool http_date_parse(const char *s, int64_t *unix_s)
+{
+    /* "Sun, 06 Nov 1994 08:49:37 GMT": every field at a fixed offset */
+    if (!s || strlen(s) != HTTP_DATE_LEN - 1 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' ||
+        s[16] != ' ' || s[19] != ':' || s[22] != ':' || strcmp(s + 25, " GMT") != 0)
+        return false;
+    int mon = -1;
+    for (int i = 0; i < 12; i++)
+        if (!memcmp(s + 8, month_names[i], 3))
+            mon = i;
+    int day = two_digits(s + 5), hh = two_digits(s + 17), mm = two_digits(s + 20), ss = two_digits(s + 23);
+    int y_hi = two_digits(s + 12), y_lo = two_digits(s + 14);
+    if (mon < 0 || day < 1 || day > 31 || y_hi < 0 || y_lo < 0 || hh < 0 || hh > 23 || mm < 0 || mm > 59 ||
+        ss < 0 || ss > 60)
+        return false;
+    struct tm tm = {.tm_year = y_hi * 100 + y_lo - 1900, .tm_mon = mon, .tm_mday = day,
+                    .tm_hour = hh, .tm_min = mm, .tm_sec = ss};
+    time_t t = timegm(&tm);
+    if (tm.tm_mday != day)   /* 31 Feb normalised into March */
+        return false;
+    *unix_s = (int64_t)t;
+    return true;
+}
+
+/* Whether the client's copy is current: If-None-Match decides when present, else If-Modified-Since. */
+static bool not_modified(const struct request *r, const char *etag)
+{
+    if (r->if_none_match)
+        return etag_matches(r->if_none_match, etag);
+    int64_t since;
+    return r->out_last_modified > 0 && http_date_parse(r->if_modified_since, &since) &&
+           r->out_last_modified <= since;
+}
+
 void representation_send(struct request *r)
 {
     bool send_gzip = r->out_gzipped && accepts_gzip(r->accept_encoding);
@@ -129,9 +185,14 @@ void representation_send(struct request *r)
     char etag[REPRESENTATION_TAG_LEN + 8];
     snprintf(etag, sizeof(etag), "\"%s%s\"", r->out_tag, send_gzip ? "-gz" : "");
     add_header(r, "ETag: %s", etag);
+    if (r->out_last_modified > 0) {
+        char date[HTTP_DATE_LEN];
+        http_date_format(date, r->out_last_modified);
+        add_header(r, "Last-Modified: %s", date);
+    }
     if (r->out_gzipped)
         add_header(r, "Vary: Accept-Encoding");
-    if (etag_matches(r->if_none_match, etag)) {
+    if (not_modified(r, etag)) {
         r->status = 304;
         buf_reset(&r->out);
         return;

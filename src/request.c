@@ -15,7 +15,7 @@ void request_free(struct request *r)
 {
     char **strs[] = {&r->method, &r->path, &r->query, &r->remote_addr, &r->request_id, &r->user_agent,
                      &r->content_type, &r->content_encoding, &r->authorization, &r->api_key_header,
-                     &r->idempotency_key, &r->accept_encoding, &r->if_none_match, &r->origin,
+                     &r->idempotency_key, &r->accept_encoding, &r->if_none_match, &r->if_modified_since, &r->origin,
                      &r->cors_request_method,
                      &r->key_scopes, &r->key_subject};
     for (size_t i = 0; i < ARRAY_LEN(strs); i++) {

@@ -17,7 +17,7 @@ struct request {
     char *method, *path, *query, *remote_addr, *request_id, *user_agent;
     char *content_type, *content_encoding, *authorization, *api_key_header;
     char *idempotency_key;       /* the Idempotency-Key header (src/idempotency.h); NULL: none */
-    char *accept_encoding, *if_none_match;   /* src/representation.h */
+    char *accept_encoding, *if_none_match, *if_modified_since;   /* src/representation.h */
     char *origin, *cors_request_method;      /* Origin, Access-Control-Request-Method (src/cors.h) */
     long content_length;
     long body_read;
@@ -46,6 +46,7 @@ struct request {
     char out_type_buf[64];       /* out_type of a response read back from the cache */
     bool out_gzipped;            /* out is gzip: sent with Content-Encoding: gzip (src/representation.h) */
     char out_tag[33];            /* the ETag's stem of a cacheable answer */
+    int64_t out_last_modified;   /* Unix seconds for Last-Modified; 0: the answer has none */
     const char *cache_control;
     const char *x_cache;
     uint64_t start_us;

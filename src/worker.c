@@ -80,6 +80,7 @@ static void serve(FCGX_Request *req, struct services *svc)
     r.idempotency_key = param_copy(req, "HTTP_IDEMPOTENCY_KEY");
     r.accept_encoding = param_copy(req, "HTTP_ACCEPT_ENCODING");
     r.if_none_match = param_copy(req, "HTTP_IF_NONE_MATCH");
+    r.if_modified_since = param_copy(req, "HTTP_IF_MODIFIED_SINCE");
     r.origin = param_copy(req, "HTTP_ORIGIN");
     r.cors_request_method = param_copy(req, "HTTP_ACCESS_CONTROL_REQUEST_METHOD");
     const char *cl = FCGX_GetParam("CONTENT_LENGTH", req->envp);

@@ -76,6 +76,7 @@ def test_public_read_preflight_is_answered_for_any_origin(public):
     assert r.headers["Access-Control-Allow-Origin"] == "*"
     assert r.headers["Access-Control-Allow-Methods"] == "GET, HEAD"
     assert "if-none-match" in r.headers["Access-Control-Allow-Headers"].lower()
+    assert "if-modified-since" in r.headers["Access-Control-Allow-Headers"].lower()
     assert "X-RateLimit-Limit" not in r.headers   # a preflight is not counted
 
 

@@ -1,7 +1,11 @@
 """Cacheable answers as a CDN and a browser use them (CONTRACT 6): compressed once at render time and
 served as stored to gzip clients (nginx does not compress again), inflated for the others, a strong
-ETag per encoding, and 304 for a matching If-None-Match, which still counts against the limit."""
+ETag per encoding, and 304 for a matching If-None-Match, which still counts against the limit; an
+archive's answers also carry Last-Modified and honour If-Modified-Since."""
+import datetime
+import email.utils
 import gzip
+import json
 import uuid
 
 import requests
@@ -66,8 +70,10 @@ def test_every_cacheable_answer_is_the_same_bytes_gzipped_or_plain_with_an_etag_
                     problems.append(f"{path}: Vary {r.headers.get('Vary')!r}")
         elif gz_body != plain_body or plain.headers["ETag"] != etag:
             problems.append(f"{path}: an uncompressed answer differs between the two clients")
+        elif plain.headers["Content-Type"].startswith("application/json") and len(plain_body) >= 1024:
+            problems.append(f"{path}: {len(plain_body)} bytes of JSON sent uncompressed to a gzip client")
     assert not problems, "\n".join(problems)
-    assert compressed >= 5   # the JSON lists, the leaderboards and the canvases
+    assert compressed >= 3   # at least the game modes and the two canvases, whatever earlier tests left behind
 
 
 def test_large_json_is_gzipped_once_by_guildhall_not_again_by_nginx(public):
@@ -121,6 +127,42 @@ def test_an_etag_changes_with_the_answer(stack, public, svc):
     place(stack, 1, 1, 2, agent=agent)
     after, _ = fetch(public, path, ip, GZIP, **{"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200 and after.headers["ETag"] != before.headers["ETag"]
+
+
+def http_date(when):
+    return email.utils.format_datetime(when.astimezone(datetime.timezone.utc), usegmt=True)
+
+
+def test_an_archive_carries_its_end_as_last_modified_and_honours_if_modified_since(public, svc):
+    archive = reset(public, svc, "classic")["archive_id"]
+    ip = client_ip()
+    meta, body = fetch(public, f"/api/archives/{archive}", ip, PLAIN)
+    ended = datetime.datetime.fromisoformat(
+        json.loads(body)["ended_at"].replace("Z", "+00:00"))
+    paths = [f"/api/archives/{archive}", f"/api/archives/{archive}/canvas", f"/api/archives/{archive}/image.png",
+             f"/api/archives/{archive}/thumbnail.png", f"/api/leaderboard/archives/{archive}?type=agents"]
+    for path in paths:
+        for _ in range(2):   # rendered, then read back from the cache
+            r, _ = fetch(public, path, ip, GZIP)
+            assert r.status_code == 200 and r.headers["Last-Modified"] == http_date(ended), path
+            same, body = fetch(public, path, ip, GZIP, **{"If-Modified-Since": r.headers["Last-Modified"]})
+            assert same.status_code == 304 and body == b"" and same.headers["ETag"] == r.headers["ETag"], path
+            later, _ = fetch(public, path, ip, GZIP,
+                             **{"If-Modified-Since": http_date(ended + datetime.timedelta(days=1))})
+            assert later.status_code == 304, path
+            earlier, body = fetch(public, path, ip, GZIP,
+                                  **{"If-Modified-Since": http_date(ended - datetime.timedelta(seconds=1))})
+            assert earlier.status_code == 200 and body, path
+            # If-None-Match decides when both are sent (RFC 9110 13.2.2)
+            both, _ = fetch(public, path, ip, GZIP,
+                            **{"If-None-Match": '"other"', "If-Modified-Since": r.headers["Last-Modified"]})
+            assert both.status_code == 200, path
+            bad_date, _ = fetch(public, path, ip, GZIP, **{"If-Modified-Since": "yesterday"})
+            assert bad_date.status_code == 200, path
+    modes, _ = fetch(public, "/api/game-modes", ip, GZIP)
+    assert "Last-Modified" not in modes.headers
+    assert fetch(public, "/api/game-modes", ip, GZIP,
+                 **{"If-Modified-Since": http_date(datetime.datetime.now(datetime.timezone.utc))})[0].status_code == 200
 
 
 def test_uncacheable_and_error_answers_carry_no_etag(public):

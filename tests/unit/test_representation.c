@@ -71,6 +71,37 @@ static void gzip_inflates_back_to_the_same_bytes(void **state)
     buf_free(&back);
 }
 
+static void http_dates_round_trip_and_only_imf_fixdate_parses(void **state)
+{
+    (void)state;
+    char date[HTTP_DATE_LEN];
+    http_date_format(date, 784111777);
+    assert_string_equal(date, "Sun, 06 Nov 1994 08:49:37 GMT");
+    int64_t t = 0;
+    assert_true(http_date_parse(date, &t));
+    assert_int_equal(t, 784111777);
+    http_date_format(date, 1798761599);   /* the last second of 2026 */
+    assert_string_equal(date, "Thu, 31 Dec 2026 23:59:59 GMT");
+    assert_true(http_date_parse(date, &t));
+    assert_int_equal(t, 1798761599);
+    assert_true(http_date_parse("Thu, 29 Feb 2024 00:00:00 GMT", &t));
+    assert_int_equal(t, 1709164800);
+    const char *refused[] = {
+        "Sunday, 06-Nov-94 08:49:37 GMT",    /* RFC 850: obsolete, ignored */
+        "Sun Nov  6 08:49:37 1994",          /* asctime: obsolete, ignored */
+        "Sun, 06 Nov 1994 08:49:37 UTC",     /* the zone must be GMT */
+        "Sun, 31 Feb 1994 08:49:37 GMT",     /* no such day */
+        "Sun, 06 Nov 1994 24:00:00 GMT",
+        "Sun, 06 Nob 1994 08:49:37 GMT",
+        "Sun, 06 Nov 1994 08:49:37 GMT ",
+        "Sun, 6 Nov 1994 08:49:37 GMT",
+        "",
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        assert_false(http_date_parse(refused[i], &t));
+    assert_false(http_date_parse(NULL, &t));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -78,6 +109,7 @@ int main(void)
         cmocka_unit_test(if_none_match_compares_weakly_and_takes_lists_and_star),
         cmocka_unit_test(cors_origins_match_whole_entries_only),
         cmocka_unit_test(gzip_inflates_back_to_the_same_bytes),
+        cmocka_unit_test(http_dates_round_trip_and_only_imf_fixdate_parses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

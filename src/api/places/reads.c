@@ -1,5 +1,6 @@
 /* reads.c — the public GETs. Each is one round trip to a SQL function that builds the JSON
- * (sql/004_places_api.sql); responses are cached by the dispatcher per the route table. */
+ * (sql/004_places_api.sql); responses are cached by the dispatcher per the route table. An archive's
+ * answers never change after its week ended, so they carry that time as Last-Modified. */
 #include "guildhall.h"
 #include "api/places/places.h"
 #include "db.h"
@@ -8,14 +9,24 @@
 DB_STMT(modes_stmt, 0, true, "SELECT places_modes_json()");
 DB_STMT(current_stmt, 0, true, "SELECT places_current_json()");
 DB_STMT(archives_stmt, 5, true, "SELECT places_archives_json($1::int, $2::int, $3, $4::int, $5)");
-DB_STMT(archive_stmt, 2, true, "SELECT places_archive_json($1::uuid, $2)");
-DB_STMT(archive_canvas_stmt, 1, true, "SELECT canvas_gzip FROM canvas_archives WHERE id = $1::uuid");
+#define ARCHIVE_ENDED "(SELECT floor(extract(epoch FROM ended_at))::bigint FROM canvas_archives WHERE id = $1::uuid)"
+DB_STMT(archive_stmt, 2, true, "SELECT places_archive_json($1::uuid, $2), " ARCHIVE_ENDED);
+DB_STMT(archive_canvas_stmt, 1, true,
+        "SELECT canvas_gzip, floor(extract(epoch FROM ended_at))::bigint FROM canvas_archives WHERE id = $1::uuid");
 DB_STMT(archive_png_stmt, 1, true,
-        "SELECT image_png, thumbnail_png, canvas_gzip, width, height FROM canvas_archives WHERE id = $1::uuid");
-DB_STMT(archived_board_stmt, 2, true, "SELECT places_archived_leaderboard_json($1::uuid, $2)");
+        "SELECT image_png, thumbnail_png, canvas_gzip, width, height, floor(extract(epoch FROM ended_at))::bigint "
+        "FROM canvas_archives WHERE id = $1::uuid");
+DB_STMT(archived_board_stmt, 2, true, "SELECT places_archived_leaderboard_json($1::uuid, $2), " ARCHIVE_ENDED);
 DB_STMT(leaderboard_stmt, 2, true, "SELECT places_leaderboard_json($1, $2::int)");
 DB_STMT(agent_stats_stmt, 2, true, "SELECT places_agent_stats_json($1::uuid, $2::int)");
 DB_STMT(agent_current_stmt, 1, true, "SELECT places_agent_current_json($1::uuid)");
+
+/* Last-Modified from an archive's ended_at column (seconds) of a one-row result. */
+static void archive_last_modified(struct request *r, const PGresult *res, int col)
+{
+    if (PQntuples(res) && !PQgetisnull(res, 0, col))
+        r->out_last_modified = strtoll(PQgetvalue(res, 0, col), NULL, 10);
+}
 
 int places_game_modes(struct request *r)
 {
@@ -47,6 +58,7 @@ int places_archive(struct request *r)
     PGresult *res = query(r, &archive_stmt, params);
     if (!res)
         return -1;
+    archive_last_modified(r, res, 1);
     int rc = PQntuples(res) && !PQgetisnull(res, 0, 0) ? places_reply_with_canvas(r, PQgetvalue(res, 0, 0))
                                                          : fail(r, 404, "Archive %s not found", id);
     PQclear(res);
@@ -60,6 +72,7 @@ int places_archive_canvas(struct request *r)
     PGresult *res = query(r, &archive_canvas_stmt, params);
     if (!res)
         return -1;
+    archive_last_modified(r, res, 1);
     struct buf gz = {0};
     int rc;
     if (PQntuples(res) == 0)
@@ -83,6 +96,7 @@ static int archive_png(struct request *r, bool thumbnail)
     PGresult *res = query(r, &archive_png_stmt, params);
     if (!res)
         return -1;
+    archive_last_modified(r, res, 5);
     struct buf png = {0}, gz = {0};
     int rc, col = thumbnail ? 1 : 0;
     if (PQntuples(res) == 0) {
@@ -126,7 +140,11 @@ int places_leaderboard_archive(struct request *r)
 {
     const char *id = path_param(&r->params, "id");
     const char *params[] = {id, qstr(r, "type")};
-    return reply_column(r, query(r, &archived_board_stmt, params), 200, "Archive not found");
+    PGresult *res = query(r, &archived_board_stmt, params);
+    if (!res)
+        return -1;
+    archive_last_modified(r, res, 1);
+    return reply_column(r, res, 200, "Archive not found");
 }
 
 int places_agent_stats(struct request *r)
