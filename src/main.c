@@ -16,7 +16,8 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: guildhalld [-c FILE] [--workers N] [--scheduler on|off] [--listen ADDR]\n"
-                 "                  [--print-routes] [--print-prefixes] [--print-config-docs] [--version]\n");
+                 "                  [--print-routes] [--print-prefixes] [--print-config-docs] [-t|--check-config]\n"
+                 "                  [--version]\n");
 }
 
 static void print_routes(void)
@@ -72,19 +73,20 @@ int main(int argc, char **argv)
         {"scheduler", required_argument, NULL, 's'}, {"listen", required_argument, NULL, 'l'},
         {"print-routes", no_argument, NULL, 'R'},    {"print-config-docs", no_argument, NULL, 'D'},
         {"version", no_argument, NULL, 'V'},         {"help", no_argument, NULL, 'h'},
-        {"print-prefixes", no_argument, NULL, 'P'},
+        {"print-prefixes", no_argument, NULL, 'P'},  {"check-config", no_argument, NULL, 't'},
         {NULL, 0, NULL, 0},
     };
     const char *path = NULL, *workers = NULL, *scheduler = NULL, *listen_addr = NULL;
-    bool routes_only = false;
+    bool routes_only = false, check_only = false;
     int c;
-    while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:htV", opts, NULL)) != -1) {
         switch (c) {
         case 'c': path = optarg; break;
         case 'w': workers = optarg; break;
         case 's': scheduler = optarg; break;
         case 'l': listen_addr = optarg; break;
         case 'R': routes_only = true; break;
+        case 't': check_only = true; break;
         case 'D':
             if (!routes_declare_settings())
                 return 1;
@@ -115,8 +117,11 @@ int main(int argc, char **argv)
         free(config_path);
         return 2;
     }
-    if (routes_only) {
-        print_routes();
+    if (routes_only || check_only) {
+        if (routes_only)
+            print_routes();
+        else
+            printf("guildhalld: configuration %s is valid\n", path ? path : "(built-in defaults)");
         config_free(cfg);
         free(cfg);
         free(config_path);

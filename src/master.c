@@ -6,6 +6,7 @@
 #include "metrics.h"
 #include "process.h"
 #include "routes.h"
+#include "supervisor.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -46,6 +47,7 @@ struct master {
     struct shm *shm;
     int generation;
     int retired_this_reload;
+    int announced_generation;          /* the last generation reported ready to the service manager */
     bool draining;
     uint64_t drain_deadline_us;
     uint64_t next_spawn_us;            /* back-off after crashes */
@@ -241,6 +243,32 @@ static void maintain_workers(struct master *m)
     m->retired_this_reload++;
 }
 
+/* Reports readiness once per generation: when all its workers accept and no older worker is left to
+ * replace (retiring ones only finish what they hold). */
+static void announce_when_ready(struct master *m)
+{
+    if (m->announced_generation == m->generation)
+        return;
+    int accepting = 0;
+    for (int s = FIRST_WORKER_SLOT; s < MAX_SLOTS; s++) {
+        struct slot_info *si = &m->shm->slots[s];
+        if (!si->pid)
+            continue;
+        if (si->generation != m->generation) {
+            if (si->state != SLOT_RETIRING)
+                return;
+        } else if (si->state == SLOT_STARTING) {
+            return;
+        } else {
+            accepting += si->state == SLOT_IDLE || si->state == SLOT_BUSY;
+        }
+    }
+    if (accepting < m->cfg->workers)
+        return;
+    m->announced_generation = m->generation;
+    supervisor_ready(accepting, m->generation);
+}
+
 static void reload(struct master *m)
 {
     struct config *fresh = xcalloc(1, sizeof(*fresh));
@@ -261,6 +289,7 @@ static void reload(struct master *m)
     m->cfg = fresh;
     m->generation++;
     m->retired_this_reload = 0;
+    supervisor_reloading();
     aux_reload(m);
     log_info("reloading: replacing workers one at a time (generation %d)", m->generation);
 }
@@ -276,6 +305,7 @@ static void release_config(struct master *m)
 int master_run(struct config *cfg, const char *config_path, int listen_fd, struct shm *shm)
 {
     struct master m = {.cfg = cfg, .config_path = config_path, .listen_fd = listen_fd, .shm = shm,
+                       .announced_generation = -1,
                        .aux = {{.name = "scheduler", .slot = SLOT_SCHEDULER, .pid = &shm->scheduler_pid,
                                 .enabled = scheduler_enabled, .main = scheduler_main},
                                {.name = "outbox", .slot = SLOT_OUTBOX, .pid = &shm->outbox_pid,
@@ -301,6 +331,7 @@ int master_run(struct config *cfg, const char *config_path, int listen_fd, struc
             reload(&m);
         } else if (sig == SIGTERM && !m.draining) {
             log_info("SIGTERM: draining in-flight requests");
+            supervisor_stopping();
             m.draining = true;
             m.drain_deadline_us = monotonic_us() + (uint64_t)m.cfg->shutdown_timeout * 1000000u;
             signal_children(&m, SIGTERM);
@@ -325,6 +356,7 @@ int master_run(struct config *cfg, const char *config_path, int listen_fd, struc
         }
         kill_stuck_workers(&m);
         maintain_workers(&m);
+        announce_when_ready(&m);
         aux_maintain(&m);
     }
     log_info("stopped");

@@ -95,8 +95,9 @@ class SecondHost:
         Path(self.config).write_text("\n".join(lines) + "\n")
         self.proc = None
 
-    def start(self):
+    def start(self, **extra_env):
         env = {k: v for k, v in os.environ.items() if not k.startswith("GUILDHALL_")}
+        env.update(extra_env)
         self.out = open(f"{self.dir}/stdout.log", "ab")
         self.proc = subprocess.Popen([str(Path(self.stack.bin_dir) / "guildhalld"), "-c", self.config],
                                      stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT,
