@@ -41,3 +41,22 @@ show_log() {
     tail -n "$lines" "$file" >&2
     printf -- '---\n' >&2
 }
+
+# Copies the checkout's sources to DEST: what git tracks and what it does not ignore, as they are in
+# the working tree (uncommitted edits included; a fresh clone gives HEAD), without the outputs of an
+# in-tree build (configure's and make's files, objects, executables).
+export_sources() { # DEST
+    mkdir -p "$1"
+    (
+        cd "$GUILDHALL_REPO"
+        {
+            git ls-files -z --cached
+            git ls-files -z --others --exclude-standard |
+                grep -zvE '(^|/)((auto)?config\.(status|log|h)|stamp-h[0-9]*|libtool|Makefile|\.dirstamp)$|(^|/)\.(deps|libs)/|\.(o|lo|la|a|log|trs)$' || true
+        } | while IFS= read -r -d '' f; do
+            [[ -e $f || -L $f ]] || continue
+            [[ $(head -c 4 "$f" 2> /dev/null | tr -d '\0') == $'\x7fELF' ]] && continue
+            printf '%s\0' "$f"
+        done | tar --null -T - -cf -
+    ) | tar -xf - -C "$1"
+}
