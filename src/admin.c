@@ -24,10 +24,12 @@ static void usage(FILE *out)
                  "scopes: %s\n", routes_all_scopes());
 }
 
+/* Straight to PostgreSQL (database_direct_url when set): `migrate` holds a session advisory lock and
+ * every command sets `options`, neither of which a transaction pooler allows. */
 static PGconn *connect_db(const struct config *cfg)
 {
     const char *k[] = {"dbname", "options", "application_name", NULL};
-    const char *v[] = {cfg->database_url, "-c TimeZone=UTC -c client_min_messages=warning", "guildhall-admin", NULL};
+    const char *v[] = {config_direct_url(cfg), "-c TimeZone=UTC -c client_min_messages=warning", "guildhall-admin", NULL};
     PGconn *conn = PQconnectdbParams(k, v, 1);
     if (PQstatus(conn) != CONNECTION_OK) {
         fprintf(stderr, "guildhall-admin: cannot connect to the database: %s", PQerrorMessage(conn));

@@ -39,9 +39,20 @@ static const struct config_key keys[] = {
      "Fork the outbox process (delivers webhooks and nchan events with retries; audits failed "
      "authentications in bulk)."},
     {"database_url", S(database_url), "dbname=guildhall", 0, 0,
-     "libpq connection string (may list several hosts; see target_session_attrs)."},
+     "libpq connection string (may list several hosts; see target_session_attrs). The request workers "
+     "use it; with database_pooler = transaction it is the pooler's address."},
+    {"database_pooler", S(database_pooler), "none", 0, 0,
+     "What database_url reaches: `none` (PostgreSQL itself) or `transaction` (a transaction-pooling "
+     "PgBouncer): the workers then send every statement unnamed (no prepared statements) and no `options` "
+     "startup parameter; TimeZone=UTC goes as a startup parameter PgBouncer tracks, and statement_timeout "
+     "must be the role's default (docs/pgbouncer.md). Needs database_direct_url."},
+    {"database_direct_url", S(database_direct_url), "", 0, 0,
+     "libpq connection string straight to PostgreSQL for the scheduler, the outbox and guildhall-admin, "
+     "which need a session of their own (LISTEN, pg_backend_pid(), the migrations' advisory lock); "
+     "empty: database_url."},
     {"db_statement_timeout_ms", I(db_statement_timeout_ms), "10000", 0, 3600000,
-     "statement_timeout set on each worker connection."},
+     "statement_timeout set on each connection (with database_pooler = transaction the workers only check "
+     "that the role's default matches it: docs/pgbouncer.md)."},
     {"memcached_servers", S(memcached_servers), "127.0.0.1:11211", 0, 0,
      "Comma-separated host:port list, addressed with consistent hashing."},
     {"memcached_timeout_ms", I(memcached_timeout_ms), "50", 1, 10000,
@@ -88,6 +99,29 @@ static const struct config_key keys[] = {
      "stay silent. 0 makes libfcgi drop connections whose request has not arrived yet (502s), so it is refused."},
 };
 
+/* The string keys that take one of a few words. */
+static const struct {
+    const char *name;
+    const char *const choices[4];
+} choice_keys[] = {
+    {"database_pooler", {"none", "transaction", NULL}},
+};
+
+static bool check_choice(const struct config_key *k, const char *value, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < ARRAY_LEN(choice_keys); i++) {
+        if (strcmp(choice_keys[i].name, k->name) != 0)
+            continue;
+        for (const char *const *c = choice_keys[i].choices; *c; c++)
+            if (!strcmp(*c, value))
+                return true;
+        snprintf(err, errlen, "%s: expected %s or %s, got '%s'", k->name, choice_keys[i].choices[0],
+                 choice_keys[i].choices[1], value);
+        return false;
+    }
+    return true;
+}
+
 static struct config_key declared[CONFIG_MAX_DECLARED];
 static size_t n_declared;
 
@@ -129,6 +163,8 @@ static bool set_key(struct config *cfg, const struct config_key *k, const char *
     char *field = (char *)cfg + k->offset;
     switch (k->type) {
     case C_STR: {
+        if (!check_choice(k, value, err, errlen))
+            return false;
         char **s = (char **)(void *)field;
         free(*s);
         *s = xstrdup(value);
@@ -237,7 +273,22 @@ bool config_load(struct config *cfg, const char *path, char *err, size_t errlen)
             return false;
         }
     }
+    if (config_pooled(cfg) && !*cfg->database_direct_url) {
+        snprintf(err, errlen, "database_pooler = transaction needs database_direct_url: the scheduler, the outbox "
+                              "and guildhall-admin must reach PostgreSQL without the pooler");
+        return false;
+    }
     return true;
+}
+
+bool config_pooled(const struct config *cfg)
+{
+    return cfg->database_pooler && !strcmp(cfg->database_pooler, "transaction");
+}
+
+const char *config_direct_url(const struct config *cfg)
+{
+    return cfg->database_direct_url && *cfg->database_direct_url ? cfg->database_direct_url : cfg->database_url;
 }
 
 void config_free(struct config *cfg)

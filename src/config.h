@@ -14,6 +14,8 @@ struct config {
     bool scheduler;
     bool outbox;
     char *database_url;
+    char *database_pooler;        /* "none" or "transaction" (see config_pooled) */
+    char *database_direct_url;    /* "": database_url */
     int db_statement_timeout_ms;
     char *memcached_servers;
     int memcached_timeout_ms;
@@ -53,6 +55,13 @@ void config_free(struct config *cfg);
 bool config_declare(const char *name, const char *def, const char *help) MUSTCHECK;
 /* A declared setting's value (NULL for a name never declared). */
 const char *config_declared(const struct config *cfg, const char *name);
+/* database_pooler = transaction: database_url is a transaction pooler (PgBouncer), so the workers
+ * send unnamed statements and no `options` startup parameter (see db_open). */
+bool config_pooled(const struct config *cfg);
+/* The connection string of the processes that need a session of their own (LISTEN, backend pids,
+ * session advisory locks): the scheduler, the outbox and guildhall-admin. database_direct_url,
+ * or database_url when that is empty. */
+const char *config_direct_url(const struct config *cfg);
 /* Writes docs/configuration.md-style Markdown of every key, its default and meaning. */
 void config_print_docs(FILE *out);
 /* The configuration file the tools use when none is given (see docs/internals.md). */

@@ -1,5 +1,13 @@
 /* db.c — libpq with one connection per process. A failed connect is retried at most every
- * RETRY_US so a dead database costs requests nothing but a fast 503. */
+ * RETRY_US so a dead database costs requests nothing but a fast 503.
+ *
+ * Direct connections set TimeZone and statement_timeout with the `options` startup parameter and
+ * prepare each statement once. Pooled ones (a transaction-pooling PgBouncer: db_open's pooled)
+ * can do neither: PgBouncer refuses `options`, and a named statement prepared in one transaction is
+ * gone (or on another client's server connection) in the next. They send every statement unnamed
+ * (PQexecParams), and TimeZone as a startup parameter of its own, which PgBouncer tracks per client
+ * and sets on whichever server connection it lends; statement_timeout must be the role's default,
+ * which a new connection checks (docs/pgbouncer.md). */
 #include "guildhall.h"
 #include "db.h"
 #include "log.h"
@@ -11,6 +19,8 @@ struct db {
     PGconn *conn;
     char *conninfo;
     char options[96];
+    int statement_timeout_ms;
+    bool pooled;             /* through a transaction pooler: see the top of this file */
     uint64_t next_attempt_us;
     uint8_t prepared[MAX_STMTS];
     char sqlstate[6];
@@ -21,12 +31,55 @@ struct db {
 
 static int next_stmt_id = 1;
 
-struct db *db_open(const char *conninfo, int statement_timeout_ms)
+struct db *db_open(const char *conninfo, int statement_timeout_ms, bool pooled)
 {
     struct db *db = xcalloc(1, sizeof(*db));
     db->conninfo = xstrdup(conninfo);
+    db->statement_timeout_ms = statement_timeout_ms;
+    db->pooled = pooled;
     snprintf(db->options, sizeof(db->options), "-c TimeZone=UTC -c statement_timeout=%d", statement_timeout_ms);
     return db;
+}
+
+size_t db_connect_params(const struct db *db, const char *keywords[DB_CONNECT_PARAMS],
+                         const char *values[DB_CONNECT_PARAMS])
+{
+    size_t n = 0;
+    keywords[n] = "dbname", values[n++] = db->conninfo;
+    if (!db->pooled)
+        keywords[n] = "options", values[n++] = db->options;
+    keywords[n] = "application_name", values[n++] = "guildhalld";
+    keywords[n] = "connect_timeout", values[n++] = "3";
+    keywords[n] = values[n] = NULL;
+    return n;
+}
+
+/* A pooled connection cannot set statement_timeout itself: say once per process when the server's
+ * (the role's default) is not db_statement_timeout_ms, or TimeZone is not UTC. */
+static void check_pooled_settings(struct db *db)
+{
+    static bool warned;
+    if (warned)
+        return;
+    PGresult *res = PQexec(db->conn, "SELECT current_setting('TimeZone'), "
+                                     "(SELECT setting FROM pg_settings WHERE name = 'statement_timeout')");
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+        const char *tz = PQgetvalue(res, 0, 0), *timeout = PQgetvalue(res, 0, 1);
+        if (strcmp(tz, "UTC") != 0 && strcmp(tz, "Etc/UTC") != 0) {
+            log_warn("database_pooler: the pooled connection's TimeZone is %s, not UTC "
+                     "(does the pooler forward the TimeZone startup parameter?)", tz);
+            warned = true;
+        }
+        if (atol(timeout) != db->statement_timeout_ms) {
+            log_warn("database_pooler: statement_timeout through the pooler is %sms, not db_statement_timeout_ms "
+                     "(%d): set the role's default, ALTER ROLE ... SET statement_timeout = %d (docs/pgbouncer.md)",
+                     timeout, db->statement_timeout_ms, db->statement_timeout_ms);
+            warned = true;
+        }
+    } else {
+        log_warn("database_pooler: could not read the pooled connection's settings: %s", PQerrorMessage(db->conn));
+    }
+    PQclear(res);
 }
 
 static void db_drop(struct db *db)
@@ -59,8 +112,11 @@ bool db_ensure(struct db *db)
     uint64_t now = monotonic_us();
     if (now < db->next_attempt_us)
         return false;
-    const char *keywords[] = {"dbname", "options", "application_name", "connect_timeout", NULL};
-    const char *values[] = {db->conninfo, db->options, "guildhalld", "3", NULL};
+    const char *keywords[DB_CONNECT_PARAMS], *values[DB_CONNECT_PARAMS];
+    db_connect_params(db, keywords, values);
+    /* libpq sends PGTZ as the TimeZone startup parameter (it has no connection keyword for it) */
+    if (db->pooled)
+        setenv("PGTZ", "UTC", 1);
     db->conn = PQconnectdbParams(keywords, values, 1);
     if (PQstatus(db->conn) != CONNECTION_OK) {
         /* libpq's message names hosts and users: for the log only, never for a client. */
@@ -69,6 +125,8 @@ bool db_ensure(struct db *db)
         db->next_attempt_us = now + RETRY_US;
         return false;
     }
+    if (db->pooled)
+        check_pooled_settings(db);
     return true;
 }
 
@@ -79,6 +137,8 @@ PGconn *db_conn(struct db *db)
 
 static PGresult *run(struct db *db, struct db_stmt *stmt, const char *const *params)
 {
+    if (db->pooled)   /* the unnamed statement: parsed and run in the one round trip, nothing kept */
+        return PQexecParams(db->conn, stmt->sql, stmt->nparams, NULL, params, NULL, NULL, 0);
     char name[16];
     snprintf(name, sizeof(name), "s%d", stmt->id);
     if (!db->prepared[stmt->id]) {

@@ -15,7 +15,13 @@ struct db_stmt {
 
 enum db_status { DB_OK, DB_FAILED, DB_DOWN };
 
-struct db *db_open(const char *conninfo, int statement_timeout_ms);
+/* pooled: conninfo reaches PostgreSQL through a transaction pooler (config_pooled): statements go
+ * unnamed and the connection sends no `options` (see db.c). */
+struct db *db_open(const char *conninfo, int statement_timeout_ms, bool pooled);
+/* The keywords and values db_ensure connects with (NULL-terminated); returns how many. */
+#define DB_CONNECT_PARAMS 6
+size_t db_connect_params(const struct db *db, const char *keywords[DB_CONNECT_PARAMS],
+                         const char *values[DB_CONNECT_PARAMS]);
 void db_close(struct db *db);
 /* Connects now if not connected (at most once per retry interval). */
 bool db_ensure(struct db *db);

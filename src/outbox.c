@@ -154,7 +154,7 @@ void outbox_main(const struct config *cfg, struct shm *shm)
     proc_become("outbox", on_term);
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
-    struct services svc = {.cfg = cfg, .db = db_open(cfg->database_url, cfg->db_statement_timeout_ms),
+    struct services svc = {.cfg = cfg, .db = db_open(config_direct_url(cfg), cfg->db_statement_timeout_ms, false),
                            .shm = shm, .slot = SLOT_OUTBOX};
     struct notify_wait wake = {.channel = "guildhall_outbox"};
     uint64_t auth_total = metrics_sum(shm, M_AUTH_FAILURES), auth_report = monotonic_us();

@@ -119,7 +119,7 @@ void worker_main(const struct config *cfg, int listen_fd, struct shm *shm, int s
 
     struct services svc = {
         .cfg = cfg,
-        .db = db_open(cfg->database_url, cfg->db_statement_timeout_ms),
+        .db = db_open(cfg->database_url, cfg->db_statement_timeout_ms, config_pooled(cfg)),
         .mc = mc_open(cfg->memcached_servers, cfg->memcached_timeout_ms),
         .shm = shm,
         .slot = slot,

@@ -237,7 +237,7 @@ static void finish(struct services *svc, const struct claimed *c, struct job_out
          * dropping it lets orphan recovery (ours or another host's) mark the run failed. */
         log_error("could not record the end of run %s; reconnecting so that it is recovered", c->run_id);
         db_close(svc->db);
-        svc->db = db_open(svc->cfg->database_url, svc->cfg->db_statement_timeout_ms);
+        svc->db = db_open(config_direct_url(svc->cfg), svc->cfg->db_statement_timeout_ms, false);
     }
     metrics_count(svc, !strcmp(o->status, "success") ? M_SCHED_SUCCESS
                        : !strcmp(o->status, "skipped") ? M_SCHED_SKIPPED

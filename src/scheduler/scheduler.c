@@ -31,7 +31,7 @@ void scheduler_main(const struct config *cfg, struct shm *shm)
     proc_become("scheduler", on_term);
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
-    struct services svc = {.cfg = cfg, .db = db_open(cfg->database_url, cfg->db_statement_timeout_ms),
+    struct services svc = {.cfg = cfg, .db = db_open(config_direct_url(cfg), cfg->db_statement_timeout_ms, false),
                            .mc = mc_open(cfg->memcached_servers, cfg->memcached_timeout_ms),
                            .shm = shm, .slot = SLOT_SCHEDULER};
     struct notify_wait wake = {.channel = "guildhall_jobs"};

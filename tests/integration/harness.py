@@ -164,3 +164,79 @@ def worker_settings(stack):
         f.write(original)
     stack.reload()
     time.sleep(1.0)
+
+
+class FcgiResponse:
+    """What a FastCGI responder answered: status, headers (lower-case names) and body."""
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes):
+        self.status_code = status
+        self.headers = headers
+        self.content = body
+
+    @property
+    def text(self) -> str:
+        return self.content.decode(errors="replace")
+
+    def json(self):
+        import json
+        return json.loads(self.content)
+
+
+def fcgi_request(socket_path: str, method: str, path: str, query: str = "", body: bytes = b"",
+                 headers: dict[str, str] | None = None, listener: str = "public", remote_addr: str = "127.0.0.1",
+                 timeout: float = 30.0) -> FcgiResponse:
+    """One request to a FastCGI responder on a unix socket (guildhalld's `listen`) with the parameters
+    nginx/guildhall.conf.in passes, so that a test can drive a guildhalld that has no nginx in front."""
+    import struct
+    import uuid
+
+    def record(rtype: int, content: bytes = b"") -> bytes:
+        return struct.pack("!BBHHBx", 1, rtype, 1, len(content), 0) + content
+
+    def pair(name: str, value: str) -> bytes:
+        out = b""
+        for n in (len(name.encode()), len(value.encode())):
+            out += bytes([n]) if n < 128 else struct.pack("!I", n | 0x80000000)
+        return out + name.encode() + value.encode()
+
+    params = {"REQUEST_METHOD": method, "DOCUMENT_URI": path, "QUERY_STRING": query,
+              "REQUEST_URI": path + (f"?{query}" if query else ""), "SERVER_PROTOCOL": "HTTP/1.1",
+              "REMOTE_ADDR": remote_addr, "GUILDHALL_LISTENER": listener, "REQUEST_ID": uuid.uuid4().hex,
+              "CONTENT_LENGTH": str(len(body)) if body else ""}
+    for name, value in (headers or {}).items():
+        key = name.upper().replace("-", "_")
+        params[key if key == "CONTENT_TYPE" else f"HTTP_{key}"] = value
+    encoded = b"".join(pair(k, v) for k, v in params.items())
+    out = record(1, struct.pack("!HB5x", 1, 0))                       # BEGIN_REQUEST, responder, close
+    out += b"".join(record(4, encoded[i:i + 65535]) for i in range(0, len(encoded), 65535)) + record(4)
+    out += b"".join(record(5, body[i:i + 65535]) for i in range(0, len(body), 65535)) + record(5)
+    stdout = b""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(socket_path)
+        s.sendall(out)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    pos = 0
+    while pos + 8 <= len(data):
+        _, rtype, _, length, padding = struct.unpack("!BBHHB", data[pos:pos + 7])
+        content = data[pos + 8:pos + 8 + length]
+        pos += 8 + length + padding
+        if rtype == 6:      # STDOUT
+            stdout += content
+        elif rtype == 3:    # END_REQUEST
+            break
+    head, _, payload = stdout.partition(b"\r\n\r\n")
+    status, hdrs = 200, {}
+    for line in head.decode(errors="replace").split("\r\n"):
+        name, _, value = line.partition(":")
+        if name.lower() == "status":
+            status = int(value.split()[0])
+        elif name:
+            hdrs[name.strip().lower()] = value.strip()
+    return FcgiResponse(status, hdrs, payload)

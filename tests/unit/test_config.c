@@ -50,7 +50,7 @@ static void file_then_environment(void **state)
 static void bad_values_are_reported_with_the_line(void **state)
 {
     const char *bad[] = {"workers = 0\n", "workers = many\n", "nonsense = 1\n", "scheduler = maybe\n",
-                         "just text\n"};
+                         "just text\n", "database_pooler = session\n", "database_pooler = \n"};
     for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
         char *path = write_temp(bad[i]);
         struct config c;
@@ -103,6 +103,40 @@ static void declared_settings_behave_like_built_in_ones(void **state)
     free(path);
 }
 
+/* database_pooler: off by default; `transaction` needs a direct connection string for the
+ * processes that keep a session (the scheduler, the outbox, guildhall-admin). */
+static void pooler_needs_a_direct_url(void **state)
+{
+    struct config c;
+    char err[256] = "";
+    assert_true(config_load(&c, NULL, err, sizeof(err)));
+    assert_false(config_pooled(&c));
+    assert_string_equal(config_direct_url(&c), "dbname=guildhall");   /* empty: database_url */
+    config_free(&c);
+
+    char *path = write_temp("database_url = host=pgbouncer dbname=guildhall\ndatabase_pooler = transaction\n");
+    assert_false(config_load(&c, path, err, sizeof(err)));
+    assert_non_null(strstr(err, "database_direct_url"));
+    config_free(&c);
+    unlink(path);
+    free(path);
+
+    path = write_temp("database_url = host=pgbouncer dbname=guildhall\ndatabase_pooler = transaction\n"
+                      "database_direct_url = host=db dbname=guildhall\n");
+    assert_true(config_load(&c, path, err, sizeof(err)));
+    assert_true(config_pooled(&c));
+    assert_string_equal(c.database_url, "host=pgbouncer dbname=guildhall");
+    assert_string_equal(config_direct_url(&c), "host=db dbname=guildhall");
+    config_free(&c);
+    setenv("GUILDHALL_DATABASE_POOLER", "none", 1);   /* the environment can turn it off again */
+    assert_true(config_load(&c, path, err, sizeof(err)));
+    assert_false(config_pooled(&c));
+    unsetenv("GUILDHALL_DATABASE_POOLER");
+    config_free(&c);
+    unlink(path);
+    free(path);
+}
+
 int main(void)
 {
     if (!routes_declare_settings())
@@ -113,6 +147,7 @@ int main(void)
         cmocka_unit_test(bad_values_are_reported_with_the_line),
         cmocka_unit_test(docs_cover_every_key),
         cmocka_unit_test(declared_settings_behave_like_built_in_ones),
+        cmocka_unit_test(pooler_needs_a_direct_url),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

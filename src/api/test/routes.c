@@ -25,6 +25,7 @@ static const struct qparam test_sleep_query[] = {
 static const struct route test_routes[] = {
     {.method = "GET", .path = "/_test/ping", .handler = test_ping, TEST},
     {.method = "GET", .path = "/_test/query", .handler = test_query, .query = test_id_query, TEST},
+    {.method = "GET", .path = "/_test/session", .handler = test_session, TEST},
     {.method = "GET", .path = "/_test/cached", .handler = test_query, .cache = &test_cache, .query = test_id_query, TEST},
     {.method = "POST", .path = "/_test/bump", .handler = test_bump, .bumps = {"test"}, TEST},
     {.method = "POST", .path = "/_test/echo", .handler = test_echo, .flags = ROUTE_TEST_ONLY | ROUTE_JSON_BODY},

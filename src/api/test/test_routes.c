@@ -12,6 +12,10 @@
 /* Fails inside PostgreSQL: the client must see a bare 500, the log the details. */
 DB_STMT(broken_query, 0, true, "SELECT no_such_column FROM no_such_table");
 DB_STMT(user_by_id, 1, true, "SELECT id, coalesce(global_name, '') FROM users WHERE id = $1");
+/* The settings a worker's statements really run with (through a pooler, each may meet another server
+ * connection), and now() as the session's TimeZone renders it. */
+DB_STMT(session_settings, 0, true,
+        "SELECT current_setting('TimeZone'), current_setting('statement_timeout'), now()::text");
 
 int test_ping(struct request *r)
 {
@@ -32,6 +36,20 @@ int test_query(struct request *r)
     json_object *o = json_object_new_object();
     json_object_object_add(o, "id", json_object_new_string(PQgetvalue(res, 0, 0)));
     json_object_object_add(o, "global_name", json_object_new_string(PQgetvalue(res, 0, 1)));
+    json_object_object_add(o, "served_by", json_object_new_int((int)getpid()));
+    PQclear(res);
+    return reply_json(r, 200, o);
+}
+
+int test_session(struct request *r)
+{
+    PGresult *res = query(r, &session_settings, NULL);
+    if (!res)
+        return -1;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "timezone", json_object_new_string(PQgetvalue(res, 0, 0)));
+    json_object_object_add(o, "statement_timeout", json_object_new_string(PQgetvalue(res, 0, 1)));
+    json_object_object_add(o, "now", json_object_new_string(PQgetvalue(res, 0, 2)));
     json_object_object_add(o, "served_by", json_object_new_int((int)getpid()));
     PQclear(res);
     return reply_json(r, 200, o);

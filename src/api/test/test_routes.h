@@ -11,6 +11,7 @@ extern const struct family family_test;
 
 int test_ping(struct request *r);
 int test_query(struct request *r);
+int test_session(struct request *r);
 int test_bump(struct request *r);
 int test_echo(struct request *r);
 int test_whoami(struct request *r);
