@@ -16,7 +16,7 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: guildhalld [-c FILE] [--workers N] [--scheduler on|off] [--listen ADDR]\n"
-                 "                  [--print-routes] [--print-prefixes] [--print-config-docs] [-t|--check-config]\n"
+                 "                  [--print-routes] [--print-nginx-families] [--print-config-docs] [-t|--check-config]\n"
                  "                  [--version]\n");
 }
 
@@ -29,15 +29,39 @@ static void print_routes(void)
             printf("%s %s %s\n", t[i].method, t[i].path, t[i].family->name);
 }
 
-/* One "PREFIX FAMILY" line per URL prefix a family owns: scripts/stack renders nginx's map of a
- * path to the envelope of nginx's own error pages from it. */
-static void print_prefixes(void)
+/* The entries of nginx's $gh_family map (nginx/site.conf.in), which gives nginx's own error pages
+ * the envelope of the family a path falls under: one regex over the request line ("GET /path?q
+ * HTTP/1.1", or an absolute http://host/path) per prefix a family owns, the longest first, because
+ * nginx tries regexes in order and guildhalld takes the longest prefix. */
+static int print_nginx_families(void)
 {
-    size_t n;
+    const char *prefix[256], *family[256];
+    size_t count = 0, n;
     const struct family *const *f = routes_families(&n);
     for (size_t i = 0; i < n; i++)
-        for (const char *const *p = f[i]->prefixes; p && *p; p++)
-            printf("%s %s\n", *p, f[i]->name);
+        for (const char *const *p = f[i]->prefixes; p && *p && count < ARRAY_LEN(prefix); p++) {
+            if ((*p)[0] != '/' || strspn(*p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_-") !=
+                                      strlen(*p)) {
+                fprintf(stderr, "guildhalld: prefix %s of %s cannot go into an nginx regex\n", *p, f[i]->name);
+                return 1;
+            }
+            size_t at = count++;
+            while (at > 0 && strlen(prefix[at - 1]) < strlen(*p)) {   /* insertion: longest first, stable */
+                prefix[at] = prefix[at - 1];
+                family[at] = family[at - 1];
+                at--;
+            }
+            prefix[at] = *p;
+            family[at] = f[i]->name;
+        }
+    printf("# from `guildhalld --print-nginx-families` (the prefixes of src/api/*/routes.c)\n");
+    for (size_t i = 0; i < count; i++) {
+        int len = (int)strlen(prefix[i]);
+        if (len > 1 && prefix[i][len - 1] == '/')
+            len--;
+        printf("\"~^[^ ]+ (https?://[^/ ]*)?%.*s([/? ]|$)\" %s;\n", len, prefix[i], family[i]);
+    }
+    return 0;
 }
 
 /* libfcgi reads its poll waits from the environment; ours come from the configuration. */
@@ -73,7 +97,7 @@ int main(int argc, char **argv)
         {"scheduler", required_argument, NULL, 's'}, {"listen", required_argument, NULL, 'l'},
         {"print-routes", no_argument, NULL, 'R'},    {"print-config-docs", no_argument, NULL, 'D'},
         {"version", no_argument, NULL, 'V'},         {"help", no_argument, NULL, 'h'},
-        {"print-prefixes", no_argument, NULL, 'P'},  {"check-config", no_argument, NULL, 't'},
+        {"print-nginx-families", no_argument, NULL, 'P'},  {"check-config", no_argument, NULL, 't'},
         {NULL, 0, NULL, 0},
     };
     const char *path = NULL, *workers = NULL, *scheduler = NULL, *listen_addr = NULL;
@@ -92,7 +116,7 @@ int main(int argc, char **argv)
                 return 1;
             config_print_docs(stdout);
             return 0;
-        case 'P': print_prefixes(); return 0;
+        case 'P': return print_nginx_families();
         case 'V': printf("guildhalld %s\n", GH_VERSION); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
