@@ -50,6 +50,10 @@ static const struct config_key keys[] = {
      "libpq connection string straight to PostgreSQL for the scheduler, the outbox and guildhall-admin, "
      "which need a session of their own (LISTEN, pg_backend_pid(), the migrations' advisory lock); "
      "empty: database_url."},
+    {"database_replica_url", S(database_replica_url), "", 0, 0,
+     "libpq connection string of a streaming replica (empty: none). The workers read immutable rows from it "
+     "(archived weeks) and ask the primary whenever the replica does not have the row yet, so replica lag "
+     "never hides an acknowledged write."},
     {"db_statement_timeout_ms", I(db_statement_timeout_ms), "10000", 0, 3600000,
      "statement_timeout set on each connection (with database_pooler = transaction the workers only check "
      "that the role's default matches it: docs/pgbouncer.md)."},

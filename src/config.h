@@ -16,6 +16,7 @@ struct config {
     char *database_url;
     char *database_pooler;        /* "none" or "transaction" (see config_pooled) */
     char *database_direct_url;    /* "": database_url */
+    char *database_replica_url;     /* "": none; immutable reads only (request.c query) */
     int db_statement_timeout_ms;
     char *memcached_servers;
     int memcached_timeout_ms;

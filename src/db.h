@@ -10,8 +10,11 @@ struct db_stmt {
     int nparams;
     bool read_only;      /* safe to retry once on a fresh connection */
     int id;              /* assigned on first use */
+    bool immutable;      /* reads rows that never change once written: a replica may answer (query()) */
 };
-#define DB_STMT(var, n, ro, text) static struct db_stmt var = {text, n, ro, 0}
+#define DB_STMT(var, n, ro, text) static struct db_stmt var = {text, n, ro, 0, false}
+/* A statement whose first column is NULL or absent until its row exists, and fixed from then on. */
+#define DB_IMMUTABLE_STMT(var, n, text) static struct db_stmt var = {text, n, true, 0, true}
 
 enum db_status { DB_OK, DB_FAILED, DB_DOWN };
 

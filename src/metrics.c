@@ -138,6 +138,11 @@ void metrics_render(const struct shm *shm, const struct metric_route *routes, si
     counter(out, "guildhall_worker_timeouts_total", "Workers killed for exceeding request_timeout.",
             shm->worker_timeouts);
     counter(out, "guildhall_db_errors_total", "Failed or refused database operations.", metrics_sum(shm, M_DB_ERRORS));
+    counter(out, "guildhall_db_replica_reads_total", "Immutable rows read from the replica (database_replica_url).",
+            metrics_sum(shm, M_REPLICA_READS));
+    counter(out, "guildhall_db_replica_fallbacks_total",
+            "Immutable reads the replica could not answer (row not there yet, or replica down): asked of the primary.",
+            metrics_sum(shm, M_REPLICA_FALLBACKS));
     counter(out, "guildhall_auth_failures_total", "Requests refused for a missing or invalid key.",
             metrics_sum(shm, M_AUTH_FAILURES));
     buf_printf(out, "# HELP guildhall_scheduler_runs_total Scheduled runs by outcome.\n"

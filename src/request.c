@@ -241,8 +241,30 @@ void request_rollback(struct request *r)
     (void)db_command(r->svc->db, r->idempotent_tx ? "ROLLBACK TO SAVEPOINT handler" : "ROLLBACK");
 }
 
+/* An immutable row the replica has is the primary's; one it lacks (lag, or no such row) or a replica
+ * that fails is asked of the primary. So a read from the replica never contradicts a write the
+ * primary acknowledged. */
+static PGresult *from_replica(struct request *r, struct db_stmt *stmt, const char *const *params)
+{
+    enum db_status st;
+    PGresult *res = db_exec(r->svc->replica, stmt, params, &st);
+    if (st == DB_OK && PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)) {
+        metrics_count(r->svc, M_REPLICA_READS);
+        return res;
+    }
+    if (st == DB_OK)
+        PQclear(res);
+    metrics_count(r->svc, M_REPLICA_FALLBACKS);
+    return NULL;
+}
+
 PGresult *query(struct request *r, struct db_stmt *stmt, const char *const *params)
 {
+    if (stmt->immutable && r->svc->replica) {
+        PGresult *res = from_replica(r, stmt, params);
+        if (res)
+            return res;
+    }
     enum db_status st;
     PGresult *res = db_exec(r->svc->db, stmt, params, &st);
     if (st == DB_OK)

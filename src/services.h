@@ -11,6 +11,7 @@ struct shm;
 struct services {
     const struct config *cfg;
     struct db *db;
+    struct db *replica;          /* NULL without database_replica_url */
     struct mc *mc;
     struct shm *shm;
     int slot;

@@ -120,6 +120,8 @@ void worker_main(const struct config *cfg, int listen_fd, struct shm *shm, int s
     struct services svc = {
         .cfg = cfg,
         .db = db_open(cfg->database_url, cfg->db_statement_timeout_ms, config_pooled(cfg)),
+        .replica = *cfg->database_replica_url
+                       ? db_open(cfg->database_replica_url, cfg->db_statement_timeout_ms, false) : NULL,
         .mc = mc_open(cfg->memcached_servers, cfg->memcached_timeout_ms),
         .shm = shm,
         .slot = slot,
@@ -153,6 +155,8 @@ void worker_main(const struct config *cfg, int listen_fd, struct shm *shm, int s
     me->state = SLOT_RETIRING;
     FCGX_Free(&req, 0);
     db_close(svc.db);
+    if (svc.replica)
+        db_close(svc.replica);
     mc_close(svc.mc);
     LEAK_CHECK_BEFORE_EXIT();
     _exit(0);

@@ -186,7 +186,7 @@ class FcgiResponse:
 def fcgi_request(socket_path: str, method: str, path: str, query: str = "", body: bytes = b"",
                  headers: dict[str, str] | None = None, listener: str = "public", remote_addr: str = "127.0.0.1",
                  timeout: float = 30.0) -> FcgiResponse:
-    """One request to a FastCGI responder on a unix socket (guildhalld's `listen`) with the parameters
+    """One request to a FastCGI responder on a unix socket or host:port (guildhalld's `listen`) with the parameters
     nginx/guildhall.conf.in passes, so that a test can drive a guildhalld that has no nginx in front."""
     import struct
     import uuid
@@ -212,9 +212,10 @@ def fcgi_request(socket_path: str, method: str, path: str, query: str = "", body
     out += b"".join(record(4, encoded[i:i + 65535]) for i in range(0, len(encoded), 65535)) + record(4)
     out += b"".join(record(5, body[i:i + 65535]) for i in range(0, len(body), 65535)) + record(5)
     stdout = b""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+    tcp = "/" not in socket_path   # "host:port", as a TCP `listen` is written
+    with socket.socket(socket.AF_INET if tcp else socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
-        s.connect(socket_path)
+        s.connect((socket_path.rsplit(":", 1)[0], int(socket_path.rsplit(":", 1)[1])) if tcp else socket_path)
         s.sendall(out)
         data = b""
         while True:

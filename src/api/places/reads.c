@@ -10,13 +10,13 @@ DB_STMT(modes_stmt, 0, true, "SELECT places_modes_json()");
 DB_STMT(current_stmt, 0, true, "SELECT places_current_json()");
 DB_STMT(archives_stmt, 5, true, "SELECT places_archives_json($1::int, $2::int, $3, $4::int, $5)");
 #define ARCHIVE_ENDED "(SELECT floor(extract(epoch FROM ended_at))::bigint FROM canvas_archives WHERE id = $1::uuid)"
-DB_STMT(archive_stmt, 2, true, "SELECT places_archive_json($1::uuid, $2), " ARCHIVE_ENDED);
-DB_STMT(archive_canvas_stmt, 1, true,
+DB_IMMUTABLE_STMT(archive_stmt, 2, "SELECT places_archive_json($1::uuid, $2), " ARCHIVE_ENDED);
+DB_IMMUTABLE_STMT(archive_canvas_stmt, 1,
         "SELECT canvas_gzip, floor(extract(epoch FROM ended_at))::bigint FROM canvas_archives WHERE id = $1::uuid");
-DB_STMT(archive_png_stmt, 1, true,
+DB_IMMUTABLE_STMT(archive_png_stmt, 1,
         "SELECT image_png, thumbnail_png, canvas_gzip, width, height, floor(extract(epoch FROM ended_at))::bigint "
         "FROM canvas_archives WHERE id = $1::uuid");
-DB_STMT(archived_board_stmt, 2, true, "SELECT places_archived_leaderboard_json($1::uuid, $2), " ARCHIVE_ENDED);
+DB_IMMUTABLE_STMT(archived_board_stmt, 2, "SELECT places_archived_leaderboard_json($1::uuid, $2), " ARCHIVE_ENDED);
 DB_STMT(leaderboard_stmt, 2, true, "SELECT places_leaderboard_json($1, $2::int)");
 DB_STMT(agent_stats_stmt, 2, true, "SELECT places_agent_stats_json($1::uuid, $2::int)");
 DB_STMT(agent_current_stmt, 1, true, "SELECT places_agent_current_json($1::uuid)");
