@@ -14,6 +14,22 @@
  * worker one timeout per interval.
  * libmemcached answers "temporarily disabled" both for a call it skipped and for a failed retry,
  * which is why the time a call took, not its code, decides.
+ *
+ * With several servers, a server that fails again on that new connection, or times out, is ejected
+ * instead: taken out of the consistent-hashing continuum for EJECT_US, so that its keys (cached
+ * answers, generations, rate-limit state) re-home to the next server on the ring and the call is
+ * made again there at once; only its keys move, the others keep their server. After EJECT_US it is
+ * put back, its keys hash to it again, and the first call on one of them shows whether it answers
+ * (if not, it is ejected again and that call moves on, as above). The last server in the continuum
+ * is never ejected: with one server (or all but one ejected) a failure reads as a miss, as above.
+ * libmemcached's own ejection (REMOVE_FAILED_SERVERS) only acts after SERVER_FAILURE_LIMIT
+ * failures, then at the server's next call, and readmits on whole seconds of the wall clock (and,
+ * with DEAD_TIMEOUT 0, never), so it is left to never trigger: the continuum is rebuilt here, with
+ * REMOVE_FAILED_SERVERS only making libmemcached leave out the servers whose retry time
+ * (memcached_instance_next_retry) is in the future. Ejection is per process (each worker, each
+ * host decides on its own failures), so while a server fails, calls on its keys can briefly go to
+ * it from one worker and to its successor from another; while every server answers nothing is
+ * ejected and every worker and host maps a key to the same server.
  * The retry may repeat a command that the server ran before the connection broke; every caller
  * tolerates that (generations only need to change, a repeated add or cas answers EXISTS and the
  * caller reads again). */
@@ -24,12 +40,17 @@
 #include <time.h>
 
 #define SLOW_RETRY_US 1000000
+#define EJECT_US 1000000
+#define ATTEMPTS 3           /* the call, once more on a new connection, once more on the key's next server */
 
 struct mc {
     memcached_st *st;
     uint64_t fast_us;        /* a failure quicker than this was a refusal, not a timeout */
     uint32_t nservers;
     uint64_t *slow_until;    /* per server (monotonic µs): it timed out, its calls are skipped until then */
+    uint64_t *ejected_until; /* per server (monotonic µs): out of the continuum until then; 0: in it */
+    uint32_t nejected;
+    bool *failed;            /* per server: scratch for failed_servers() */
     uint64_t round_trips;
 };
 
@@ -45,14 +66,17 @@ struct mc *mc_open(const char *servers, int timeout_ms)
     }
     mc->nservers = memcached_server_count(mc->st);
     mc->slow_until = xcalloc(mc->nservers ? mc->nservers : 1, sizeof(*mc->slow_until));
+    mc->ejected_until = xcalloc(mc->nservers ? mc->nservers : 1, sizeof(*mc->ejected_until));
+    mc->failed = xcalloc(mc->nservers ? mc->nservers : 1, sizeof(*mc->failed));
     memcached_behavior_set(mc->st, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, (uint64_t)timeout_ms);
     memcached_behavior_set(mc->st, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, (uint64_t)timeout_ms);
     memcached_behavior_set(mc->st, MEMCACHED_BEHAVIOR_SND_TIMEOUT, (uint64_t)timeout_ms * 1000);
     memcached_behavior_set(mc->st, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, (uint64_t)timeout_ms * 1000);
     memcached_behavior_set(mc->st, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 1);
-    /* Never eject a failed server: its keys (rate-limit state) would move to another server and back.
-     * (DEAD_TIMEOUT and SERVER_FAILURE_LIMIT only matter with ejection.) */
-    memcached_behavior_set(mc->st, MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, 0);
+    /* With several servers the continuum leaves out a server whose retry time is in the future, which
+     * is how eject() takes one out; libmemcached never ejects one itself (see the top). */
+    memcached_behavior_set(mc->st, MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, mc->nservers > 1);
+    memcached_behavior_set(mc->st, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, UINT32_MAX);
     memcached_behavior_set(mc->st, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
     memcached_behavior_set(mc->st, MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1);
     memcached_behavior_set(mc->st, MEMCACHED_BEHAVIOR_DISTRIBUTION, MEMCACHED_DISTRIBUTION_CONSISTENT);
@@ -65,6 +89,8 @@ void mc_close(struct mc *mc)
         return;
     memcached_free(mc->st);
     free(mc->slow_until);
+    free(mc->ejected_until);
+    free(mc->failed);
     free(mc);
 }
 
@@ -82,6 +108,7 @@ static bool unreachable(memcached_return_t rc)
     case MEMCACHED_SOME_ERRORS:
     case MEMCACHED_TIMEOUT:
     case MEMCACHED_SERVER_TEMPORARILY_DISABLED:
+    case MEMCACHED_SERVER_MARKED_DEAD:
         return true;
     default:
         return false;
@@ -101,9 +128,52 @@ static uint32_t server_of(struct mc *mc, const char *key, size_t len, const memc
     return s;
 }
 
-/* True when a server of keys[0..n) timed out less than SLOW_RETRY_US ago: the call is not made. */
+/* Rebuilds the continuum from the servers not ejected: an ejected one gets a retry time a day ahead
+ * (it is put back long before, by readmit()), the others none, so that a retry time libmemcached
+ * set after a failure does not leave a server out too. Each server's points on the ring depend only
+ * on its name, so the others keep their keys. */
+static void redistribute(struct mc *mc)
+{
+    time_t out = time(NULL) + 86400;
+    for (uint32_t s = 0; s < mc->nservers; s++)
+        memcached_instance_next_retry(memcached_server_instance_by_position(mc->st, s),
+                                      mc->ejected_until[s] ? out : 0);
+    memcached_behavior_set(mc->st, MEMCACHED_BEHAVIOR_DISTRIBUTION, MEMCACHED_DISTRIBUTION_CONSISTENT);
+}
+
+/* Puts back the servers whose EJECT_US is over. */
+static void readmit(struct mc *mc)
+{
+    if (!mc->nejected)
+        return;
+    uint64_t now = monotonic_us();
+    bool changed = false;
+    for (uint32_t s = 0; s < mc->nservers; s++)
+        if (mc->ejected_until[s] && now >= mc->ejected_until[s]) {
+            mc->ejected_until[s] = 0;
+            mc->nejected--;
+            changed = true;
+        }
+    if (changed)
+        redistribute(mc);
+}
+
+/* Takes server s out of the continuum for EJECT_US (redistribute() to follow), unless it is the
+ * last one in it. */
+static bool eject(struct mc *mc, uint32_t s, uint64_t now)
+{
+    if (mc->ejected_until[s] || mc->nservers - mc->nejected < 2)
+        return false;
+    mc->ejected_until[s] = now + EJECT_US;
+    mc->nejected++;
+    return true;
+}
+
+/* Before each attempt: puts back the servers whose ejection is over; true when a server of
+ * keys[0..n) timed out less than SLOW_RETRY_US ago: the call is not made. */
 static bool skipped(struct mc *mc, const char *const *keys, const size_t *lens, size_t n)
 {
+    readmit(mc);
     uint64_t now = monotonic_us();
     const memcached_instance_st *server;
     for (size_t i = 0; i < n; i++) {
@@ -114,41 +184,73 @@ static bool skipped(struct mc *mc, const char *const *keys, const size_t *lens, 
     return false;
 }
 
-/* After a call on keys[0..n) that returned rc, begun at started (monotonic µs): a slow failure
- * starts its servers' SLOW_RETRY_US; a fast one clears their timeout in libmemcached and answers
- * true (worth trying once more at once). See the top. */
-static bool failed_fast(struct mc *mc, memcached_return_t rc, uint64_t started, const char *const *keys,
-                        const size_t *lens, size_t n)
+/* Sets mc->failed[] for the servers of keys[0..n) that a failed call failed on: its server when there
+ * is one; of several, those left without a connection (libmemcached closes it on every failure:
+ * refused, reset, timed out), or all of them if none was. */
+static void failed_servers(struct mc *mc, const char *const *keys, const size_t *lens, size_t n)
 {
-    if (!unreachable(rc))
+    const memcached_instance_st *server;
+    uint32_t involved = 0, closed = 0;
+    memset(mc->failed, 0, mc->nservers * sizeof(*mc->failed));
+    for (size_t i = 0; i < n; i++) {
+        uint32_t s = server_of(mc, keys[i], lens[i], &server);
+        if (s < mc->nservers && !mc->failed[s]) {
+            mc->failed[s] = true;
+            involved++;
+        }
+    }
+    if (involved < 2)
+        return;
+    for (uint32_t s = 0; s < mc->nservers; s++)
+        if (mc->failed[s] && memcached_server_srcport(memcached_server_instance_by_position(mc->st, s)) == 0)
+            closed++;
+    if (closed)
+        for (uint32_t s = 0; s < mc->nservers; s++)
+            if (mc->failed[s] && memcached_server_srcport(memcached_server_instance_by_position(mc->st, s)) != 0)
+                mc->failed[s] = false;
+}
+
+/* After attempt (0-based) of a call on keys[0..n) that returned rc, begun at started (monotonic µs):
+ * true when the call is worth making again at once. A server that failed is ejected when it failed
+ * slow or failed again; otherwise a fast failure clears its timeout in libmemcached (the call is
+ * tried once more on a new connection) and a slow one starts its SLOW_RETRY_US. See the top. */
+static bool try_again(struct mc *mc, memcached_return_t rc, uint64_t started, int attempt,
+                      const char *const *keys, const size_t *lens, size_t n)
+{
+    if (!unreachable(rc) || !mc->nservers)
         return false;
     uint64_t now = monotonic_us();
     bool fast = now - started < mc->fast_us;
-    const memcached_instance_st *server;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t s = server_of(mc, keys[i], lens[i], &server);
-        if (s == mc->nservers)
+    bool again = false, moved = false;
+    failed_servers(mc, keys, lens, n);
+    for (uint32_t s = 0; s < mc->nservers; s++) {
+        if (!mc->failed[s])
             continue;
-        if (fast)
-            memcached_instance_next_retry(server, 0);
-        else
+        if ((!fast || attempt > 0) && eject(mc, s, now))
+            moved = true;
+        else if (fast) {
+            memcached_instance_next_retry(memcached_server_instance_by_position(mc->st, s), 0);
+            again = again || attempt == 0;
+        } else
             mc->slow_until[s] = now + SLOW_RETRY_US;
     }
-    return fast;
+    if (moved)
+        redistribute(mc);
+    return again || moved;
 }
 
-/* Runs call (which sets rc) for one key, unless its server is skipped, and once more at once if
- * it failed fast. */
+/* Runs call (which sets rc) for one key, unless its server is skipped, and again while try_again()
+ * says so. */
 #define WITH_RETRY(mc, key, rc, call)                                                 \
     do {                                                                              \
         const char *keys_[] = {key};                                                  \
         size_t lens_[] = {strlen(key)};                                               \
         rc = MEMCACHED_SERVER_TEMPORARILY_DISABLED;                                   \
-        for (int try_ = 0; try_ < 2 && !skipped(mc, keys_, lens_, 1); try_++) {       \
+        for (int try_ = 0; try_ < ATTEMPTS && !skipped(mc, keys_, lens_, 1); try_++) { \
             uint64_t started_ = monotonic_us();                                       \
             (mc)->round_trips++;                                                      \
             rc = (call);                                                              \
-            if (!failed_fast(mc, rc, started_, keys_, lens_, 1))                      \
+            if (!try_again(mc, rc, started_, try_, keys_, lens_, 1))                  \
                 break;                                                                \
         }                                                                             \
     } while (0)
@@ -204,6 +306,14 @@ static memcached_return_t get_multi_once(struct mc *mc, const char *const *keys,
             st[i] = status_of(rc) == MC_MISS ? MC_MISS : MC_ERROR;
         return rc;
     }
+    /* libmemcached's mget succeeds when it reached one of the keys' servers: one it could not connect
+     * to is left without a connection, and its keys are not misses but failures. */
+    bool unreached[MC_MULTI_MAX] = {false}, some_unreached = false;
+    for (size_t i = 0; mc->nservers > 1 && i < n; i++) {
+        const memcached_instance_st *server;
+        if (server_of(mc, keys[i], lens[i], &server) < mc->nservers && memcached_server_srcport(server) == 0)
+            unreached[i] = some_unreached = true;
+    }
     memcached_result_st *res;
     while ((res = memcached_fetch_result(mc->st, NULL, &rc)) != NULL) {
         const char *k = memcached_result_key_value(res);
@@ -218,8 +328,14 @@ static memcached_return_t get_multi_once(struct mc *mc, const char *const *keys,
             }
         memcached_result_free(res);
     }
-    if (rc == MEMCACHED_END || rc == MEMCACHED_NOTFOUND || rc == MEMCACHED_SUCCESS)
+    if ((rc == MEMCACHED_END || rc == MEMCACHED_NOTFOUND || rc == MEMCACHED_SUCCESS) && !some_unreached)
         return MEMCACHED_SUCCESS;
+    if (rc == MEMCACHED_END || rc == MEMCACHED_NOTFOUND || rc == MEMCACHED_SUCCESS) {
+        for (size_t i = 0; i < n; i++)
+            if (unreached[i] && st[i] != MC_OK)
+                st[i] = MC_ERROR;
+        return MEMCACHED_SOME_ERRORS;
+    }
     for (size_t i = 0; i < n; i++)
         if (st[i] != MC_OK)
             st[i] = MC_ERROR;
@@ -236,10 +352,10 @@ void mc_get_multi(struct mc *mc, const char *const *keys, size_t n, struct buf *
         lens[i] = strlen(keys[i]);
     for (size_t i = 0; i < n; i++)
         st[i] = MC_ERROR;
-    for (int attempt = 0; attempt < 2 && !skipped(mc, keys, lens, n); attempt++) {
+    for (int attempt = 0; attempt < ATTEMPTS && !skipped(mc, keys, lens, n); attempt++) {
         uint64_t started = monotonic_us();
         mc->round_trips++;
-        if (!failed_fast(mc, get_multi_once(mc, keys, lens, n, out, st, cas), started, keys, lens, n))
+        if (!try_again(mc, get_multi_once(mc, keys, lens, n, out, st, cas), started, attempt, keys, lens, n))
             break;
     }
 }
@@ -249,7 +365,7 @@ enum mc_status mc_gets(struct mc *mc, const char *key, struct buf *out, uint64_t
     const char *keys[] = {key};
     size_t lens[] = {strlen(key)};
     enum mc_status st = MC_ERROR;
-    for (int attempt = 0; attempt < 2 && !skipped(mc, keys, lens, 1); attempt++) {
+    for (int attempt = 0; attempt < ATTEMPTS && !skipped(mc, keys, lens, 1); attempt++) {
         uint64_t started = monotonic_us();
         mc->round_trips++;
         memcached_return_t rc = memcached_mget(mc->st, keys, lens, 1);
@@ -270,7 +386,7 @@ enum mc_status mc_gets(struct mc *mc, const char *key, struct buf *out, uint64_t
             else
                 st = MC_ERROR;
         }
-        if (!failed_fast(mc, rc, started, keys, lens, 1))
+        if (!try_again(mc, rc, started, attempt, keys, lens, 1))
             break;
     }
     return st;
