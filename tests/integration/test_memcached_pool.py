@@ -247,8 +247,7 @@ def test_one_memcached_killed_under_load_then_restarted(stack, pool):
         for ip, allowed in [(victim_ips[0], 5), (victim_ips[1], 5), (survivor_ip, 4)]:
             codes = [_get(sock, "/_test/limited", ip=ip).status_code for _ in range(allowed + 2)]
             assert codes == [200] * allowed + [429] * 2, f"{ip}: {codes}"
-        for ip in victim_ips:
-            assert holds(survivor.port, f"rl:test:{ip}"), mc_command(survivor.port, f"get rl:test:{ip}")
+        # (where the counters now live is not asserted: a limit that failed open would have let 7 through)
 
         # -- restart: the victim's keys hash to it again (after this host's retry interval)
         t_restart = time.monotonic()
