@@ -219,3 +219,37 @@ def test_a_replica_read_never_contradicts_an_acknowledged_write(cluster):
     assert got.status_code == 200 and got.headers["x-cache"] == "MISS", got.text
     assert sum(host_metric(cluster, h, "guildhall_db_replica_reads_total") for h in HOST_NAMES) == reads + 1, \
         "the canvas came from the replica"
+
+
+def mc_items(port: int) -> int:
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+        s.sendall(b"stats\r\n")
+        data = b""
+        while not data.endswith(b"END\r\n"):
+            data += s.recv(65536)
+    return int(dict(line.split()[1:3] for line in data.decode().splitlines() if line.startswith("STAT"))["curr_items"])
+
+
+def test_one_memcached_killed_under_load_fails_nothing_and_limits_re_home(cluster, repair):
+    mc2 = cluster.c["memcached"]["mc2"]
+    users = [str(uuid.uuid4().int % 10**9) for _ in range(20)]
+    for u in users:
+        cluster.sql("INSERT INTO users (id, global_name) VALUES (%s, %s)", u, f"cluster-{u}")
+    paths = [f"/_test/cached?id={u}" for u in users] + ["/api/game-modes"]
+    with Load(cluster, paths) as load:
+        assert mc_items(mc2["port"]) > 0, "both servers hold keys before the kill"
+        os.kill(cluster.pid(mc2["pid_file"]), signal.SIGKILL)
+        time.sleep(2.0)
+    assert load.statuses[200] > 100 and load.failed() == 0, load.statuses
+
+    # limits spread over both hosts: six clients, so about half had their counter on mc2 (which a
+    # limit failing open would let through 7 times)
+    for client in [ip() for _ in range(6)]:
+        codes = [fcgi_request(cluster.fcgi(HOST_NAMES[i % 2]), "GET", "/_test/limited", remote_addr=client).status_code
+                 for i in range(7)]
+        assert codes == [200] * 5 + [429] * 2, (client, codes)
+
+    assert cluster.cluster("up").returncode == 0   # mc2 back, empty
+    wait_for(lambda: [get(cluster, h, "/_test/cached", f"id={u}") for h in HOST_NAMES for u in users]
+             and mc_items(mc2["port"]) > 0, 15, what="keys hashing to the restarted server again")
