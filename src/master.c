@@ -176,9 +176,11 @@ static void reap(struct master *m)
             if (crashed && !planned) {
                 m->shm->worker_restarts++;
                 m->recent_crashes++;
-                log_warn("worker %d died (%s %d) while serving route #%d; respawning", (int)pid,
+                bool busy = atomic_load(&si->request) & 1;   /* the route is the last one served */
+                log_warn("worker %d died (%s %d) %s route #%d; respawning", (int)pid,
                          WIFSIGNALED(status) ? "signal" : "exit",
-                         WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), si->route);
+                         WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+                         busy ? "while serving" : "idle, after", si->route);
                 if (m->recent_crashes > 5)
                     m->next_spawn_us = monotonic_us() + 1000000u;   /* crash loop: slow down */
             }
