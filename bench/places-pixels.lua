@@ -6,25 +6,14 @@
 -- count. Thread t uses keys t, t+T, t+2T, ... in turn, so no two threads share an agent; x, y and
 -- color are random (uniform over the canvas and the 16 colours). Counts responses by status; done()
 -- prints one line "statuses 201=N 503=M ..." (wrk's own "Non-2xx" count cannot tell 201 from 200).
-local threads = {}
-local next_id = 0
-
-function setup(thread)
-    next_id = next_id + 1
-    thread:set("tid", next_id)
-    table.insert(threads, thread)
-end
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "wrk-agents.lua")
 
 function init(args)
     local path = args[1] or error("places-pixels.lua: KEYS_FILE argument missing")
     step = tonumber(args[2] or "1")
     width = tonumber(args[3] or "500")
     height = tonumber(args[4] or "500")
-    keys = {}
-    for line in assert(io.open(path)):lines() do
-        if line ~= "" then keys[#keys + 1] = line end
-    end
-    assert(#keys > 0, "places-pixels.lua: no keys in " .. path)
+    keys = read_keys(path, "places-pixels.lua")
     idx = tid
     counts = {}
     math.randomseed(os.time() * 131 + tid)

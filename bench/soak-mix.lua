@@ -52,16 +52,9 @@ local BY_CACHE = {
     ["public, s-maxage=86400"] = "archives",
 }
 
-local threads = {}
-local next_id = 0
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "wrk-agents.lua")
 local rate = tonumber(os.getenv("SOAK_RATE") or "")
 local CATCH_UP_MS = 250
-
-function setup(thread)
-    next_id = next_id + 1
-    thread:set("tid", next_id)
-    table.insert(threads, thread)
-end
 
 function init(args)
     local path = args[1] or error("soak-mix.lua: KEYS_FILE argument missing")
@@ -69,11 +62,7 @@ function init(args)
     step = tonumber(args[3] or "1")
     width = tonumber(args[4] or "500")
     height = tonumber(args[5] or "500")
-    keys = {}
-    for line in assert(io.open(path)):lines() do
-        if line ~= "" then keys[#keys + 1] = line end
-    end
-    assert(#keys > 0, "soak-mix.lua: no keys in " .. path)
+    keys = read_keys(path, "soak-mix.lua")
     key_idx = tid
     slot = tid
     counts, sent, ok = {}, {}, {}
