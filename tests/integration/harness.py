@@ -183,6 +183,16 @@ class FcgiResponse:
         return json.loads(self.content)
 
 
+def recv_to_eof(sock) -> bytes:
+    """Everything the peer sends until it closes the connection."""
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
 def fcgi_request(socket_path: str, method: str, path: str, query: str = "", body: bytes = b"",
                  headers: dict[str, str] | None = None, listener: str = "public", remote_addr: str = "127.0.0.1",
                  timeout: float = 30.0) -> FcgiResponse:
@@ -217,12 +227,7 @@ def fcgi_request(socket_path: str, method: str, path: str, query: str = "", body
         s.settimeout(timeout)
         s.connect((socket_path.rsplit(":", 1)[0], int(socket_path.rsplit(":", 1)[1])) if tcp else socket_path)
         s.sendall(out)
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = recv_to_eof(s)
     pos = 0
     while pos + 8 <= len(data):
         _, rtype, _, length, padding = struct.unpack("!BBHHB", data[pos:pos + 7])

@@ -486,7 +486,7 @@ import time  # noqa: E402
 import pytest  # noqa: E402
 import requests  # noqa: E402
 
-from harness import metric, wait_for, worker_settings  # noqa: E402
+from harness import metric, recv_to_eof, wait_for, worker_settings  # noqa: E402
 
 
 reload_settings = pytest.fixture(name="reload_settings")(worker_settings)
@@ -565,12 +565,7 @@ def raw_request(base, data: bytes):
     host, port = base.split("//", 1)[1].rsplit(":", 1)
     with socket.create_connection((host.strip("[]"), int(port)), timeout=10) as s:
         s.sendall(data)
-        out = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
+        out = recv_to_eof(s)
     head, _, body = out.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     headers = {}
