@@ -35,8 +35,8 @@ SELECT (started_at AT TIME ZONE 'UTC')::date, app_id, content_id, count(*), sum(
   FROM mikros_session_content GROUP BY 1, 2, 3;
 INSERT INTO mikros_daily_content_users (day, app_id, content_id, user_id)
 SELECT DISTINCT (started_at AT TIME ZONE 'UTC')::date, app_id, content_id, user_id FROM mikros_session_content;
-INSERT INTO mikros_users (user_id, first_seen, last_seen)
-SELECT user_id, min(started_at), max(started_at) FROM mikros_sessions GROUP BY user_id;
+INSERT INTO mikros_users (user_id) SELECT DISTINCT user_id FROM mikros_sessions ORDER BY 1;
+SELECT mikros_rebuild_keys(ARRAY(SELECT key FROM mikros_keys));
 INSERT INTO mikros_contributors (user_id, role)
 SELECT 'p' || i, (ARRAY['developer', 'tester', 'player'])[1 + i % 3] FROM generate_series(1, :players / 20) i;
 

@@ -1,0 +1,435 @@
+-- 021_mikros_player_chains: distinct players per genre, content genre, gameplay type and overall, for
+-- any window exact to the second, without counting players one by one (issue 9: at 10M sessions the
+-- figures of sql/011 grouped millions of (app, player) rows and ran past the statement timeout).
+--
+-- A "key" is one value of one dimension (mikros_keys); an app's sessions count under its three
+-- values and under 'all'. For every key, player and UTC day with a session there is one row of
+-- mikros_key_days: the first and last session start of that day, and the day and last start of the
+-- player's previous day under that key (the chain). A player is active in [a, b) exactly once at
+-- their first row inside it, and a row is that first row exactly when its previous row ended before a.
+-- So, with dA and dB the UTC days of a and b (dA < dB: every window here is 7 days or longer):
+--   players(a, b) = rows of day dA whose last start >= a                       (index on last_at)
+--                 + rows of days (dA, dB] whose previous day < dA              (mikros_key_day_prev)
+--                 + rows of days (dA, dB] whose previous day is dA, ended < a  (index on prev_last_at)
+--                 − rows of day dB that start at or after b and would count    (the feed's 5-minute skew)
+-- mikros_key_day_prev counts the rows per (key, day, previous day): a few thousand rows a key.
+-- Sessions per key are kept per hour (mikros_key_hours), the two partial hours read raw; session
+-- lengths per (genre or all, day, length) (mikros_key_durations) for the exact median.
+--
+-- The rows are written in the batch's transaction (mikros_ingest_sessions), so the figures never lag
+-- acknowledged data. Concurrent batches that share a player serialise on that player's mikros_users
+-- row, which guards every chain of the player. An app whose genre, content genre or gameplay type
+-- changes moves its sessions: the keys it left and joined are rebuilt from the raw rows.
+
+CREATE TABLE mikros_keys (
+    key    integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    dim    text NOT NULL CHECK (dim IN ('genre', 'content_genre', 'gameplay_type', 'all')),
+    value  text NOT NULL,
+    UNIQUE (dim, value)
+);
+INSERT INTO mikros_keys (dim, value) VALUES ('all', '');
+
+CREATE TABLE mikros_app_keys (
+    app_id  text NOT NULL REFERENCES mikros_apps ON DELETE CASCADE,
+    key     integer NOT NULL REFERENCES mikros_keys,
+    PRIMARY KEY (app_id, key)
+);
+
+-- A dense number per player: the chains are keyed by it, not by the feed's text user_id.
+-- first_seen and last_seen gave way to the 'all' key's chain (total-users).
+DROP INDEX mikros_users_last_seen;
+ALTER TABLE mikros_users DROP COLUMN first_seen, DROP COLUMN last_seen,
+    ADD COLUMN uid integer GENERATED ALWAYS AS IDENTITY UNIQUE;
+
+CREATE TABLE mikros_key_days (
+    key           integer NOT NULL,
+    uid           integer NOT NULL,
+    day           date NOT NULL,
+    first_at      timestamptz NOT NULL,
+    last_at       timestamptz NOT NULL,
+    prev_day      date NOT NULL,   -- '-infinity' on the player's first day under the key
+    prev_last_at  timestamptz,     -- NULL then
+    PRIMARY KEY (key, uid, day)
+);
+CREATE INDEX mikros_key_days_last ON mikros_key_days (key, last_at);
+CREATE INDEX mikros_key_days_prev_last ON mikros_key_days (key, prev_last_at) INCLUDE (day)
+    WHERE prev_last_at IS NOT NULL;
+
+CREATE TABLE mikros_key_day_prev (
+    key       integer NOT NULL,
+    day       date NOT NULL,
+    prev_day  date NOT NULL,
+    players   bigint NOT NULL,
+    PRIMARY KEY (key, day, prev_day)
+);
+
+CREATE TABLE mikros_key_hours (
+    key       integer NOT NULL,
+    hour      timestamptz NOT NULL,
+    sessions  bigint NOT NULL,
+    PRIMARY KEY (key, hour)
+);
+
+CREATE TABLE mikros_key_durations (
+    key               integer NOT NULL,
+    day               date NOT NULL,
+    duration_seconds  integer NOT NULL,
+    sessions          bigint NOT NULL,
+    PRIMARY KEY (key, day, duration_seconds)
+);
+
+CREATE FUNCTION mikros_utc_day(t timestamptz) RETURNS date LANGUAGE sql IMMUTABLE AS $$
+    SELECT (t AT TIME ZONE 'UTC')::date
+$$;
+CREATE FUNCTION mikros_day_start(d date) RETURNS timestamptz LANGUAGE sql IMMUTABLE AS $$
+    SELECT d::timestamp AT TIME ZONE 'UTC'
+$$;
+CREATE FUNCTION mikros_hour(t timestamptz) RETURNS timestamptz LANGUAGE sql IMMUTABLE AS $$
+    SELECT date_trunc('hour', t AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+$$;
+
+-- Every rollup of these keys, recomputed from the raw sessions. Takes mikros_key_days' lock first, so
+-- no batch writes a chain meanwhile and the statements after it see every committed batch.
+CREATE FUNCTION mikros_rebuild_keys(keys integer[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    LOCK TABLE mikros_key_days IN EXCLUSIVE MODE;
+    DELETE FROM mikros_key_days WHERE key = ANY (keys);
+    DELETE FROM mikros_key_day_prev WHERE key = ANY (keys);
+    DELETE FROM mikros_key_hours WHERE key = ANY (keys);
+    DELETE FROM mikros_key_durations WHERE key = ANY (keys);
+    INSERT INTO mikros_key_days (key, uid, day, first_at, last_at, prev_day, prev_last_at)
+    SELECT key, uid, day, first_at, last_at, COALESCE(lag(day) OVER w, '-infinity'), lag(last_at) OVER w
+      FROM (SELECT ak.key, u.uid, mikros_utc_day(s.started_at) AS day,
+                   min(s.started_at) AS first_at, max(s.started_at) AS last_at
+              FROM mikros_sessions s
+              JOIN mikros_app_keys ak ON ak.app_id = s.app_id AND ak.key = ANY (keys)
+              JOIN mikros_users u ON u.user_id = s.user_id
+             GROUP BY 1, 2, 3) d
+    WINDOW w AS (PARTITION BY key, uid ORDER BY day);
+    INSERT INTO mikros_key_day_prev (key, day, prev_day, players)
+    SELECT key, day, prev_day, count(*) FROM mikros_key_days WHERE key = ANY (keys) GROUP BY 1, 2, 3;
+    INSERT INTO mikros_key_hours (key, hour, sessions)
+    SELECT ak.key, mikros_hour(s.started_at), count(*)
+      FROM mikros_sessions s JOIN mikros_app_keys ak ON ak.app_id = s.app_id AND ak.key = ANY (keys)
+     GROUP BY 1, 2;
+    INSERT INTO mikros_key_durations (key, day, duration_seconds, sessions)
+    SELECT ak.key, mikros_utc_day(s.started_at), s.duration_seconds, count(*)
+      FROM mikros_sessions s
+      JOIN mikros_app_keys ak ON ak.app_id = s.app_id AND ak.key = ANY (keys)
+      JOIN mikros_keys k ON k.key = ak.key AND k.dim IN ('genre', 'all')   -- what avg-session-time asks for
+     GROUP BY 1, 2, 3;
+END
+$$;
+
+-- An app's keys follow its three dimension values; when they change, the keys it left and joined
+-- are rebuilt, so every figure stays what a computation over the raw rows and today's apps gives.
+CREATE FUNCTION mikros_apps_keys_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    before integer[];
+    after integer[];
+BEGIN
+    INSERT INTO mikros_keys (dim, value)
+    VALUES ('genre', NEW.genre), ('content_genre', NEW.content_genre), ('gameplay_type', NEW.gameplay_type)
+    ON CONFLICT (dim, value) DO NOTHING;
+    SELECT array_agg(key ORDER BY key) INTO after FROM mikros_keys
+     WHERE (dim, value) IN (('genre', NEW.genre), ('content_genre', NEW.content_genre),
+                            ('gameplay_type', NEW.gameplay_type), ('all', ''));
+    SELECT array_agg(key ORDER BY key) INTO before FROM mikros_app_keys WHERE app_id = NEW.app_id;
+    IF before IS NOT DISTINCT FROM after THEN
+        RETURN NULL;
+    END IF;
+    DELETE FROM mikros_app_keys WHERE app_id = NEW.app_id;
+    INSERT INTO mikros_app_keys (app_id, key) SELECT NEW.app_id, unnest(after);
+    IF before IS NOT NULL THEN
+        PERFORM mikros_rebuild_keys(ARRAY((SELECT unnest(before) EXCEPT SELECT unnest(after))
+                                          UNION (SELECT unnest(after) EXCEPT SELECT unnest(before))));
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER mikros_apps_keys AFTER INSERT OR UPDATE OF genre, content_genre, gameplay_type ON mikros_apps
+    FOR EACH ROW EXECUTE FUNCTION mikros_apps_keys_trigger();
+
+-- What this database held before: every app's keys, then every key's rollups from the raw rows.
+INSERT INTO mikros_keys (dim, value)
+SELECT DISTINCT d.dim, d.value FROM mikros_apps a
+ CROSS JOIN LATERAL (VALUES ('genre', a.genre), ('content_genre', a.content_genre),
+                            ('gameplay_type', a.gameplay_type)) d(dim, value)
+ON CONFLICT DO NOTHING;
+INSERT INTO mikros_app_keys (app_id, key)
+SELECT a.app_id, k.key FROM mikros_apps a JOIN mikros_keys k
+    ON (k.dim, k.value) IN (('genre', a.genre), ('content_genre', a.content_genre),
+                            ('gameplay_type', a.gameplay_type), ('all', ''));
+SELECT mikros_rebuild_keys(ARRAY(SELECT key FROM mikros_keys));
+
+-- The chain rows a batch's sessions add or change, and the counts that follow from them. ids are the
+-- batch's mikros_sessions rows, already inserted. The batch's players' mikros_users rows are locked
+-- first (in uid order), so a concurrent batch sharing a player waits and then sees this one's rows.
+CREATE FUNCTION mikros_chain_sessions(ids bigint[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM mikros_users
+     WHERE user_id IN (SELECT s.user_id FROM mikros_sessions s WHERE s.id = ANY (ids))
+     ORDER BY uid FOR UPDATE;
+
+    WITH batch AS MATERIALIZED (
+        SELECT ak.key, u.uid, s.started_at, s.duration_seconds, mikros_utc_day(s.started_at) AS day
+          FROM mikros_sessions s
+          JOIN mikros_users u ON u.user_id = s.user_id
+          JOIN mikros_app_keys ak ON ak.app_id = s.app_id
+         WHERE s.id = ANY (ids)
+    ), touched AS MATERIALIZED (
+        SELECT key, uid, day, min(started_at) AS first_at, max(started_at) AS last_at
+          FROM batch GROUP BY key, uid, day
+    ), earliest AS (
+        SELECT key, uid, min(day) AS day FROM touched GROUP BY key, uid
+    ), old AS MATERIALIZED (
+        -- each touched chain from the row before its earliest touched day on
+        SELECT c.* FROM earliest e
+         CROSS JOIN LATERAL (
+               SELECT c.* FROM mikros_key_days c
+                WHERE c.key = e.key AND c.uid = e.uid
+                  AND c.day >= COALESCE((SELECT p.day FROM mikros_key_days p
+                                          WHERE p.key = e.key AND p.uid = e.uid AND p.day < e.day
+                                          ORDER BY p.day DESC LIMIT 1), e.day)) c
+    ), merged AS (
+        SELECT key, uid, day, min(first_at) AS first_at, max(last_at) AS last_at
+          FROM (SELECT key, uid, day, first_at, last_at FROM old
+                UNION ALL SELECT key, uid, day, first_at, last_at FROM touched) r
+         GROUP BY key, uid, day
+    ), chained AS (
+        -- the first row of each stretch keeps the previous day it had (or has none: a new player)
+        SELECT m.key, m.uid, m.day, m.first_at, m.last_at,
+               CASE WHEN lag(m.day) OVER w IS NULL THEN COALESCE(o.prev_day, '-infinity') ELSE lag(m.day) OVER w END
+                   AS prev_day,
+               CASE WHEN lag(m.day) OVER w IS NULL THEN o.prev_last_at ELSE lag(m.last_at) OVER w END AS prev_last_at,
+               o.key IS NOT NULL AS existed, o.prev_day AS old_prev_day,
+               (o.first_at, o.last_at, o.prev_last_at) AS old_times
+          FROM merged m LEFT JOIN old o USING (key, uid, day)
+        WINDOW w AS (PARTITION BY m.key, m.uid ORDER BY m.day)
+    ), changed AS MATERIALIZED (
+        SELECT * FROM chained
+         WHERE NOT existed OR prev_day <> old_prev_day
+            OR (first_at, last_at, prev_last_at) IS DISTINCT FROM old_times
+    ), chains AS (
+        INSERT INTO mikros_key_days AS t (key, uid, day, first_at, last_at, prev_day, prev_last_at)
+        SELECT key, uid, day, first_at, last_at, prev_day, prev_last_at FROM changed ORDER BY key, uid, day
+        ON CONFLICT (key, uid, day) DO UPDATE
+           SET first_at = EXCLUDED.first_at, last_at = EXCLUDED.last_at,
+               prev_day = EXCLUDED.prev_day, prev_last_at = EXCLUDED.prev_last_at
+    ), day_prev AS (
+        INSERT INTO mikros_key_day_prev AS t (key, day, prev_day, players)
+        SELECT key, day, prev_day, sum(delta) FROM (
+            SELECT key, day, prev_day, 1 AS delta FROM changed WHERE NOT existed OR prev_day <> old_prev_day
+            UNION ALL
+            SELECT key, day, old_prev_day, -1 FROM changed WHERE existed AND prev_day <> old_prev_day) d
+         GROUP BY key, day, prev_day HAVING sum(delta) <> 0 ORDER BY key, day, prev_day
+        ON CONFLICT (key, day, prev_day) DO UPDATE SET players = t.players + EXCLUDED.players
+    ), hours AS (
+        INSERT INTO mikros_key_hours AS t (key, hour, sessions)
+        SELECT key, mikros_hour(started_at), count(*) FROM batch GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (key, hour) DO UPDATE SET sessions = t.sessions + EXCLUDED.sessions
+    )
+    INSERT INTO mikros_key_durations AS t (key, day, duration_seconds, sessions)
+    SELECT b.key, b.day, b.duration_seconds, count(*)
+      FROM batch b JOIN mikros_keys k ON k.key = b.key AND k.dim IN ('genre', 'all')
+     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (key, day, duration_seconds) DO UPDATE SET sessions = t.sessions + EXCLUDED.sessions;
+END
+$$;
+
+-- sql/009's ingestion, now feeding the chains; players get their number on first sight.
+CREATE OR REPLACE FUNCTION mikros_ingest_sessions(batch jsonb, OUT accepted integer, OUT unknown_app text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    ids bigint[];
+BEGIN
+    accepted := 0;
+    SELECT s.app_id INTO unknown_app
+      FROM ROWS FROM (jsonb_to_recordset(batch) AS (app_id text)) WITH ORDINALITY AS s(app_id, ord)
+     WHERE NOT EXISTS (SELECT 1 FROM mikros_apps a WHERE a.app_id = s.app_id)
+     ORDER BY s.ord
+     LIMIT 1;
+    IF FOUND THEN
+        RETURN;
+    END IF;
+
+    WITH src AS MATERIALIZED (
+        SELECT nextval(pg_get_serial_sequence('mikros_sessions', 'id')) AS id,
+               s.app_id, s.user_id, s.started_at, s.duration_seconds, s.content,
+               mikros_utc_day(s.started_at) AS day
+          FROM jsonb_to_recordset(batch) AS s(app_id text, user_id text, started_at timestamptz,
+                                              duration_seconds integer, content jsonb)
+    ), plays AS MATERIALIZED (
+        SELECT src.id AS session_id, src.app_id, src.user_id, src.started_at, src.day,
+               c.content_id, c.content_name, c.content_type, c.playtime_seconds
+          FROM src
+         CROSS JOIN LATERAL jsonb_to_recordset(COALESCE(src.content, '[]'::jsonb))
+               AS c(content_id text, content_name text, content_type text, playtime_seconds integer)
+    ), raw_sessions AS (
+        INSERT INTO mikros_sessions (id, app_id, user_id, started_at, duration_seconds)
+        OVERRIDING SYSTEM VALUE
+        SELECT id, app_id, user_id, started_at, duration_seconds FROM src
+    ), contents AS (
+        INSERT INTO mikros_contents (app_id, content_id, content_name, content_type)
+        SELECT DISTINCT ON (app_id, content_id) app_id, content_id, content_name, content_type
+          FROM plays
+         ORDER BY app_id, content_id, session_id DESC
+        ON CONFLICT (app_id, content_id) DO UPDATE
+           SET content_name = EXCLUDED.content_name, content_type = EXCLUDED.content_type
+         WHERE (mikros_contents.content_name, mikros_contents.content_type)
+               IS DISTINCT FROM (EXCLUDED.content_name, EXCLUDED.content_type)
+    ), raw_plays AS (
+        INSERT INTO mikros_session_content (session_id, app_id, content_id, user_id, started_at, playtime_seconds)
+        SELECT session_id, app_id, content_id, user_id, started_at, playtime_seconds FROM plays
+    ), app_users AS (
+        INSERT INTO mikros_daily_app_users AS t (day, app_id, user_id, sessions, seconds)
+        SELECT day, app_id, user_id, count(*), sum(duration_seconds)
+          FROM src GROUP BY day, app_id, user_id ORDER BY day, app_id, user_id
+        ON CONFLICT (day, app_id, user_id) DO UPDATE
+           SET sessions = t.sessions + EXCLUDED.sessions, seconds = t.seconds + EXCLUDED.seconds
+    ), daily_content AS (
+        INSERT INTO mikros_daily_content AS t (day, app_id, content_id, plays, playtime_seconds)
+        SELECT day, app_id, content_id, count(*), sum(playtime_seconds)
+          FROM plays GROUP BY day, app_id, content_id ORDER BY day, app_id, content_id
+        ON CONFLICT (day, app_id, content_id) DO UPDATE
+           SET plays = t.plays + EXCLUDED.plays,
+               playtime_seconds = t.playtime_seconds + EXCLUDED.playtime_seconds
+    ), content_users AS (
+        INSERT INTO mikros_daily_content_users (day, app_id, content_id, user_id)
+        SELECT DISTINCT day, app_id, content_id, user_id
+          FROM plays ORDER BY day, app_id, content_id, user_id
+        ON CONFLICT DO NOTHING
+    ), users AS (
+        INSERT INTO mikros_users (user_id)
+        SELECT DISTINCT user_id FROM src ORDER BY user_id
+        ON CONFLICT (user_id) DO NOTHING
+    )
+    SELECT count(*), array_agg(id) INTO accepted, ids FROM src;
+    PERFORM mikros_chain_sessions(ids);
+END
+$$;
+
+-- Distinct players per key in [a, b), from the chains (see the top of this file). a and b must lie on
+-- different UTC days; every analytics window is 7 days or longer.
+CREATE FUNCTION mikros_key_players(keys integer[], a timestamptz, b timestamptz)
+RETURNS TABLE (key integer, players bigint) LANGUAGE sql STABLE AS $$
+    SELECT k.key,
+           (SELECT count(*) FROM mikros_key_days r
+             WHERE r.key = k.key AND r.last_at >= a AND r.last_at < mikros_day_start(d.da + 1))
+         + (SELECT COALESCE(sum(p.players), 0)::bigint FROM mikros_key_day_prev p
+             WHERE p.key = k.key AND p.day > d.da AND p.day <= d.db AND p.prev_day < d.da)
+         + (SELECT count(*) FROM mikros_key_days r
+             WHERE r.key = k.key AND r.prev_last_at >= mikros_day_start(d.da) AND r.prev_last_at < a
+               AND r.day <= d.db)
+         - (SELECT count(*) FROM mikros_key_days r
+             WHERE r.key = k.key AND r.last_at >= b AND r.first_at >= b AND r.day = d.db
+               AND (r.prev_last_at IS NULL OR r.prev_last_at < a))
+      FROM unnest(keys) AS k(key),
+           (SELECT mikros_utc_day(a) AS da, mikros_utc_day(b - interval '1 microsecond') AS db) d
+$$;
+
+-- Sessions per key in [a, b): whole hours from mikros_key_hours, the two partial hours raw.
+CREATE FUNCTION mikros_key_sessions(keys integer[], a timestamptz, b timestamptz)
+RETURNS TABLE (key integer, sessions bigint) LANGUAGE sql STABLE AS $$
+    WITH h AS (
+        SELECT CASE WHEN mikros_hour(a) = a THEN a ELSE mikros_hour(a) + interval '1 hour' END AS h_from,
+               mikros_hour(b) AS h_to
+    )
+    SELECT k.key,
+           (SELECT COALESCE(sum(t.sessions), 0)::bigint FROM mikros_key_hours t
+             WHERE t.key = k.key AND t.hour >= h.h_from AND t.hour < h.h_to)
+         + (SELECT count(*) FROM mikros_sessions s JOIN mikros_app_keys ak ON ak.app_id = s.app_id AND ak.key = k.key
+             WHERE (s.started_at >= a AND s.started_at < least(h.h_from, b))
+                OR (s.started_at >= greatest(h.h_to, h.h_from, a) AND s.started_at < b))
+      FROM unnest(keys) AS k(key), h
+$$;
+
+-- Per value of a dimension inside a window: distinct players and sessions (values with none left out).
+CREATE OR REPLACE FUNCTION mikros_dimension_figures(dim text, w_start timestamptz, whole_from timestamptz,
+                                                    whole_to timestamptz, w_end timestamptz)
+RETURNS TABLE (name text, players bigint, sessions bigint) LANGUAGE sql STABLE AS $$
+    WITH keys AS (SELECT array_agg(k.key) AS keys FROM mikros_keys k WHERE k.dim = mikros_dimension_figures.dim)
+    SELECT k.value, p.players, s.sessions
+      FROM keys,
+           mikros_key_players(keys.keys, w_start, w_end) p
+      JOIN mikros_key_sessions(keys.keys, w_start, w_end) s USING (key)
+      JOIN mikros_keys k USING (key)
+     WHERE s.sessions > 0
+$$;
+
+CREATE FUNCTION mikros_all_key() RETURNS integer LANGUAGE sql STABLE AS $$
+    SELECT key FROM mikros_keys WHERE dim = 'all'
+$$;
+
+CREATE OR REPLACE FUNCTION mikros_popular_json(dim text, lim integer, value_key text, figure_key text,
+                                               with_share boolean, w_start timestamptz, w_from timestamptz,
+                                               w_to timestamptz, w_end timestamptz)
+RETURNS json LANGUAGE sql STABLE AS $$
+    WITH figures AS (
+        SELECT name, CASE figure_key WHEN 'total_engagement' THEN sessions ELSE players END AS n
+          FROM mikros_dimension_figures(dim, w_start, w_from, w_to, w_end)
+    ), everyone AS (
+        SELECT players AS n FROM mikros_key_players(ARRAY[mikros_all_key()], w_start, w_end) WHERE with_share
+    ), ranked AS (
+        SELECT *, rank() OVER (ORDER BY n DESC) AS rk FROM figures ORDER BY rk, name LIMIT lim
+    )
+    SELECT COALESCE(json_agg(CASE WHEN with_share
+                                  THEN json_build_object(value_key, name, figure_key, n,
+                                                         'market_share', mikros_share(n, (SELECT n FROM everyone)),
+                                                         'rank', rk)
+                                  ELSE json_build_object(value_key, name, figure_key, n, 'rank', rk) END
+                             ORDER BY rk, name), '[]')
+      FROM ranked
+$$;
+
+-- Distinct players ever (each player's first day under 'all'), and those active in the 30 and 7 days
+-- ending at as_of.
+CREATE OR REPLACE FUNCTION mikros_total_users_json(as_of timestamptz) RETURNS json LANGUAGE sql STABLE AS $$
+    SELECT json_build_object(
+               'total_users', (SELECT COALESCE(sum(players), 0) FROM mikros_key_day_prev
+                                WHERE key = mikros_all_key() AND prev_day = '-infinity'),
+               'active_last_30d', (SELECT players FROM mikros_key_players(ARRAY[mikros_all_key()],
+                                                                          as_of - interval '30 days', as_of)),
+               'active_last_7d', (SELECT players FROM mikros_key_players(ARRAY[mikros_all_key()],
+                                                                         as_of - interval '7 days', as_of)),
+               'timestamp', mikros_ts(as_of))
+$$;
+
+-- avg-session-time: every session that started inside the window, optionally one genre; the whole
+-- days from mikros_key_durations, the two edge days raw. Average and exact median in minutes.
+CREATE OR REPLACE FUNCTION mikros_avg_session_json(genre text, as_of timestamptz, w_start timestamptz,
+                                                   w_end timestamptz)
+RETURNS json LANGUAGE sql STABLE AS $$
+    WITH k AS (
+        SELECT key FROM mikros_keys
+         WHERE CASE WHEN mikros_avg_session_json.genre IS NULL THEN dim = 'all'
+                    ELSE dim = 'genre' AND value = mikros_avg_session_json.genre END
+    ), d AS (
+        SELECT CASE WHEN mikros_day_start(mikros_utc_day(w_start)) = w_start THEN mikros_utc_day(w_start)
+                    ELSE mikros_utc_day(w_start) + 1 END AS whole_from,
+               mikros_utc_day(w_end) AS whole_to
+    ), lengths AS (
+        SELECT h.duration_seconds AS s, sum(h.sessions) AS n FROM (
+            SELECT t.duration_seconds, t.sessions FROM mikros_key_durations t, k, d
+             WHERE t.key = k.key AND t.day >= d.whole_from AND t.day < d.whole_to
+            UNION ALL
+            SELECT s.duration_seconds, 1 FROM mikros_sessions s
+              JOIN mikros_app_keys ak ON ak.app_id = s.app_id JOIN k ON k.key = ak.key, d
+             WHERE s.started_at >= w_start AND s.started_at < w_end
+               AND (s.started_at < mikros_day_start(d.whole_from) OR s.started_at >= mikros_day_start(d.whole_to))
+        ) h GROUP BY 1
+    ), running AS (
+        SELECT s, n, (sum(n) OVER (ORDER BY s))::bigint AS upto, (sum(n) OVER ())::bigint AS total FROM lengths
+    ), figures AS (
+        SELECT max(total) AS total, sum(s * n) AS seconds,
+               min(s) FILTER (WHERE upto >= (total + 1) / 2) AS lower_mid,    -- integer division: floor
+               min(s) FILTER (WHERE upto >= total / 2 + 1) AS upper_mid
+          FROM running
+    )
+    SELECT json_build_object(
+               'average_minutes', round(seconds / total / 60.0, 1),
+               'median_minutes', round((lower_mid + upper_mid) / 120.0, 1),
+               'genre', mikros_avg_session_json.genre, 'sample_size', COALESCE(total, 0),
+               'timestamp', mikros_ts(as_of))
+      FROM figures
+$$;
