@@ -34,6 +34,7 @@ CREATE TABLE mikros_app_keys (
     key     integer NOT NULL REFERENCES mikros_keys,
     PRIMARY KEY (app_id, key)
 );
+CREATE INDEX mikros_app_keys_key ON mikros_app_keys (key);
 
 -- A dense number per player: the chains are keyed by it, not by the feed's text user_id.
 -- first_seen and last_seen gave way to the 'all' key's chain (total-users).
@@ -310,55 +311,88 @@ END
 $$;
 
 -- Distinct players per key in [a, b), from the chains (see the top of this file). a and b must lie on
--- different UTC days; every analytics window is 7 days or longer.
+-- different UTC days; every analytics window is 7 days or longer. Each term is one scan for all keys.
+-- PL/pgSQL here and below: each call is planned for its own bounds (a generic plan would take the
+-- sessions after b for a third of the table).
 CREATE FUNCTION mikros_key_players(keys integer[], a timestamptz, b timestamptz)
-RETURNS TABLE (key integer, players bigint) LANGUAGE sql STABLE AS $$
-    SELECT k.key,
-           (SELECT count(*) FROM mikros_key_days r
-             WHERE r.key = k.key AND r.last_at >= a AND r.last_at < mikros_day_start(d.da + 1))
-         + (SELECT COALESCE(sum(p.players), 0)::bigint FROM mikros_key_day_prev p
-             WHERE p.key = k.key AND p.day > d.da AND p.day <= d.db AND p.prev_day < d.da)
-         + (SELECT count(*) FROM mikros_key_days r
-             WHERE r.key = k.key AND r.prev_last_at >= mikros_day_start(d.da) AND r.prev_last_at < a
-               AND r.day <= d.db)
-         - (SELECT count(*) FROM mikros_key_days r
-             WHERE r.key = k.key AND r.last_at >= b AND r.first_at >= b AND r.day = d.db
-               AND (r.prev_last_at IS NULL OR r.prev_last_at < a))
-      FROM unnest(keys) AS k(key),
-           (SELECT mikros_utc_day(a) AS da, mikros_utc_day(b - interval '1 microsecond') AS db) d
+RETURNS TABLE (key integer, players bigint) LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    da date := mikros_utc_day(a);
+    db date := mikros_utc_day(b - interval '1 microsecond');
+BEGIN
+    RETURN QUERY
+    WITH head AS (
+        SELECT r.key, count(*) AS n FROM mikros_key_days r
+         WHERE r.key = ANY (keys) AND r.last_at >= a AND r.last_at < mikros_day_start(da + 1)
+         GROUP BY r.key
+    ), returning_before AS (
+        SELECT p.key, sum(p.players) AS n FROM mikros_key_day_prev p
+         WHERE p.key = ANY (keys) AND p.day > da AND p.day <= db AND p.prev_day < da
+         GROUP BY p.key
+    ), returning_head_day AS (
+        SELECT r.key, count(*) AS n FROM mikros_key_days r
+         WHERE r.key = ANY (keys) AND r.prev_last_at >= mikros_day_start(da) AND r.prev_last_at < a AND r.day <= db
+         GROUP BY r.key
+    ), not_yet AS (
+        SELECT r.key, count(*) AS n FROM mikros_key_days r
+         WHERE r.key = ANY (keys) AND r.last_at >= b AND r.last_at < mikros_day_start(db + 1)
+           AND r.first_at >= b AND (r.prev_last_at IS NULL OR r.prev_last_at < a)
+         GROUP BY r.key
+    )
+    SELECT k.key, (COALESCE(h.n, 0) + COALESCE(rb.n, 0) + COALESCE(rh.n, 0) - COALESCE(ny.n, 0))::bigint
+      FROM unnest(keys) AS k(key)
+      LEFT JOIN head h USING (key) LEFT JOIN returning_before rb USING (key)
+      LEFT JOIN returning_head_day rh USING (key) LEFT JOIN not_yet ny USING (key);
+END
 $$;
 
 -- Sessions per key in [a, b): whole hours from mikros_key_hours, the two partial hours raw.
 CREATE FUNCTION mikros_key_sessions(keys integer[], a timestamptz, b timestamptz)
-RETURNS TABLE (key integer, sessions bigint) LANGUAGE sql STABLE AS $$
-    WITH h AS (
-        SELECT CASE WHEN mikros_hour(a) = a THEN a ELSE mikros_hour(a) + interval '1 hour' END AS h_from,
-               mikros_hour(b) AS h_to
+RETURNS TABLE (key integer, sessions bigint) LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    whole_from timestamptz := CASE WHEN mikros_hour(a) = a THEN a ELSE mikros_hour(a) + interval '1 hour' END;
+    whole_to timestamptz := greatest(mikros_hour(b), whole_from);
+BEGIN
+    RETURN QUERY
+    WITH hours AS (
+        SELECT t.key, sum(t.sessions) AS n FROM mikros_key_hours t
+         WHERE t.key = ANY (keys) AND t.hour >= whole_from AND t.hour < whole_to
+         GROUP BY t.key
+    ), partial AS (
+        SELECT ak.key, count(*) AS n
+          FROM mikros_sessions s JOIN mikros_app_keys ak ON ak.app_id = s.app_id AND ak.key = ANY (keys)
+         WHERE (s.started_at >= a AND s.started_at < least(whole_from, b))
+            OR (s.started_at >= greatest(whole_to, a) AND s.started_at < b)
+         GROUP BY ak.key
     )
-    SELECT k.key,
-           (SELECT COALESCE(sum(t.sessions), 0)::bigint FROM mikros_key_hours t
-             WHERE t.key = k.key AND t.hour >= h.h_from AND t.hour < h.h_to)
-         + (SELECT count(*) FROM mikros_sessions s JOIN mikros_app_keys ak ON ak.app_id = s.app_id AND ak.key = k.key
-             WHERE (s.started_at >= a AND s.started_at < least(h.h_from, b))
-                OR (s.started_at >= greatest(h.h_to, h.h_from, a) AND s.started_at < b))
-      FROM unnest(keys) AS k(key), h
+    SELECT k.key, (COALESCE(hours.n, 0) + COALESCE(partial.n, 0))::bigint
+      FROM unnest(keys) AS k(key) LEFT JOIN hours USING (key) LEFT JOIN partial USING (key);
+END
 $$;
 
 -- Per value of a dimension inside a window: distinct players and sessions (values with none left out).
+-- PL/pgSQL, so that the callers' plans run it once rather than inline it into a join.
 CREATE OR REPLACE FUNCTION mikros_dimension_figures(dim text, w_start timestamptz, whole_from timestamptz,
                                                     whole_to timestamptz, w_end timestamptz)
-RETURNS TABLE (name text, players bigint, sessions bigint) LANGUAGE sql STABLE AS $$
-    WITH keys AS (SELECT array_agg(k.key) AS keys FROM mikros_keys k WHERE k.dim = mikros_dimension_figures.dim)
+RETURNS TABLE (name text, players bigint, sessions bigint) LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    keys integer[] := ARRAY(SELECT k.key FROM mikros_keys k WHERE k.dim = mikros_dimension_figures.dim);
+BEGIN
+    RETURN QUERY
     SELECT k.value, p.players, s.sessions
-      FROM keys,
-           mikros_key_players(keys.keys, w_start, w_end) p
-      JOIN mikros_key_sessions(keys.keys, w_start, w_end) s USING (key)
+      FROM mikros_key_players(keys, w_start, w_end) p
+      JOIN mikros_key_sessions(keys, w_start, w_end) s USING (key)
       JOIN mikros_keys k USING (key)
-     WHERE s.sessions > 0
+     WHERE s.sessions > 0;
+END
 $$;
 
 CREATE FUNCTION mikros_all_key() RETURNS integer LANGUAGE sql STABLE AS $$
     SELECT key FROM mikros_keys WHERE dim = 'all'
+$$;
+-- The averages' key: one genre's, or 'all' without a genre (NULL for a genre no app has had).
+CREATE FUNCTION mikros_genre_key(genre text) RETURNS integer LANGUAGE sql STABLE AS $$
+    SELECT key FROM mikros_keys WHERE CASE WHEN genre IS NULL THEN dim = 'all' ELSE dim = 'genre' AND value = genre END
 $$;
 
 CREATE OR REPLACE FUNCTION mikros_popular_json(dim text, lim integer, value_key text, figure_key text,
@@ -395,31 +429,13 @@ CREATE OR REPLACE FUNCTION mikros_total_users_json(as_of timestamptz) RETURNS js
                'timestamp', mikros_ts(as_of))
 $$;
 
--- avg-session-time: every session that started inside the window, optionally one genre; the whole
--- days from mikros_key_durations, the two edge days raw. Average and exact median in minutes.
-CREATE OR REPLACE FUNCTION mikros_avg_session_json(genre text, as_of timestamptz, w_start timestamptz,
-                                                   w_end timestamptz)
-RETURNS json LANGUAGE sql STABLE AS $$
-    WITH k AS (
-        SELECT key FROM mikros_keys
-         WHERE CASE WHEN mikros_avg_session_json.genre IS NULL THEN dim = 'all'
-                    ELSE dim = 'genre' AND value = mikros_avg_session_json.genre END
-    ), d AS (
-        SELECT CASE WHEN mikros_day_start(mikros_utc_day(w_start)) = w_start THEN mikros_utc_day(w_start)
-                    ELSE mikros_utc_day(w_start) + 1 END AS whole_from,
-               mikros_utc_day(w_end) AS whole_to
-    ), lengths AS (
-        SELECT h.duration_seconds AS s, sum(h.sessions) AS n FROM (
-            SELECT t.duration_seconds, t.sessions FROM mikros_key_durations t, k, d
-             WHERE t.key = k.key AND t.day >= d.whole_from AND t.day < d.whole_to
-            UNION ALL
-            SELECT s.duration_seconds, 1 FROM mikros_sessions s
-              JOIN mikros_app_keys ak ON ak.app_id = s.app_id JOIN k ON k.key = ak.key, d
-             WHERE s.started_at >= w_start AND s.started_at < w_end
-               AND (s.started_at < mikros_day_start(d.whole_from) OR s.started_at >= mikros_day_start(d.whole_to))
-        ) h GROUP BY 1
-    ), running AS (
-        SELECT s, n, (sum(n) OVER (ORDER BY s))::bigint AS upto, (sum(n) OVER ())::bigint AS total FROM lengths
+-- Average and exact median (the middle value, or the mean of the two middle ones) in minutes, one
+-- decimal each, of lengths in seconds given as (length, how many) pairs; null when there are none.
+CREATE FUNCTION mikros_lengths_json(lengths bigint[], counts bigint[], genre text, as_of timestamptz)
+RETURNS json LANGUAGE sql IMMUTABLE AS $$
+    WITH running AS (
+        SELECT s, n, (sum(n) OVER (ORDER BY s))::bigint AS upto, (sum(n) OVER ())::bigint AS total
+          FROM unnest(lengths, counts) AS l(s, n)
     ), figures AS (
         SELECT max(total) AS total, sum(s * n) AS seconds,
                min(s) FILTER (WHERE upto >= (total + 1) / 2) AS lower_mid,    -- integer division: floor
@@ -429,7 +445,34 @@ RETURNS json LANGUAGE sql STABLE AS $$
     SELECT json_build_object(
                'average_minutes', round(seconds / total / 60.0, 1),
                'median_minutes', round((lower_mid + upper_mid) / 120.0, 1),
-               'genre', mikros_avg_session_json.genre, 'sample_size', COALESCE(total, 0),
-               'timestamp', mikros_ts(as_of))
+               'genre', genre, 'sample_size', COALESCE(total, 0), 'timestamp', mikros_ts(as_of))
       FROM figures
+$$;
+
+-- avg-session-time: every session that started inside the window, optionally one genre; the whole
+-- days from mikros_key_durations, the two edge days raw. Average and exact median in minutes.
+CREATE OR REPLACE FUNCTION mikros_avg_session_json(genre text, as_of timestamptz, w_start timestamptz,
+                                                   w_end timestamptz)
+RETURNS json LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    k integer := mikros_genre_key(genre);
+    whole_from date := mikros_utc_day(w_start)
+                       + CASE WHEN mikros_day_start(mikros_utc_day(w_start)) = w_start THEN 0 ELSE 1 END;
+    whole_to date := greatest(mikros_utc_day(w_end), whole_from);
+    figures json;
+BEGIN
+    WITH lengths AS (
+        SELECT h.duration_seconds::bigint AS s, sum(h.sessions)::bigint AS n FROM (
+            SELECT t.duration_seconds, t.sessions FROM mikros_key_durations t
+             WHERE t.key = k AND t.day >= whole_from AND t.day < whole_to
+            UNION ALL
+            SELECT s.duration_seconds, 1 FROM mikros_sessions s
+              JOIN mikros_app_keys ak ON ak.app_id = s.app_id AND ak.key = k
+             WHERE (s.started_at >= w_start AND s.started_at < least(mikros_day_start(whole_from), w_end))
+                OR (s.started_at >= greatest(mikros_day_start(whole_to), w_start) AND s.started_at < w_end)
+        ) h GROUP BY 1
+    )
+    SELECT mikros_lengths_json(array_agg(s), array_agg(n), genre, as_of) INTO figures FROM lengths;
+    RETURN figures;
+END
 $$;

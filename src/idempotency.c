@@ -151,15 +151,5 @@ failed:
 void idempotency_job_prune(struct services *svc, const char *config, struct job_outcome *o)
 {
     (void)config;
-    enum db_status st;
-    PGresult *res = db_exec(svc->db, &prune_stmt, NULL, &st);
-    if (st == DB_OK) {
-        o->status = "success";
-        o->result = json_object_new_object();
-        json_object_object_add(o->result, "deleted", json_object_new_int64(atoll(PQgetvalue(res, 0, 0))));
-    } else {
-        o->status = "failed";
-        snprintf(o->error, sizeof o->error, "could not delete the expired idempotency keys");
-    }
-    PQclear(res);
+    job_run_counting(svc, &prune_stmt, "deleted", "could not delete the expired idempotency keys", o);
 }

@@ -3,6 +3,7 @@
  * work as they do in the handlers, and the reply turned into the run's outcome. */
 #include "guildhall.h"
 #include "cache.h"
+#include "db.h"
 #include "job.h"
 #include "request.h"
 
@@ -39,3 +40,19 @@ void job_finish(struct request *r, int rc, const char *const *bumps, struct job_
     request_free(r);
 }
 
+
+void job_run_counting(struct services *svc, struct db_stmt *stmt, const char *figure, const char *what_failed,
+                      struct job_outcome *o)
+{
+    enum db_status st;
+    PGresult *res = db_exec(svc->db, stmt, NULL, &st);
+    if (st == DB_OK) {
+        o->status = "success";
+        o->result = json_object_new_object();
+        json_object_object_add(o->result, figure, json_object_new_int64(atoll(PQgetvalue(res, 0, 0))));
+    } else {
+        o->status = "failed";
+        snprintf(o->error, sizeof o->error, "%s", what_failed);
+    }
+    PQclear(res);
+}

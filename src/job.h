@@ -19,6 +19,12 @@ typedef void job_run_fn(struct services *svc, const char *config, struct job_out
 
 struct request;
 struct family;
+struct db_stmt;
+
+/* A job that is one statement without parameters answering one count: success with {figure: count},
+ * or failed with what_failed as the error. */
+void job_run_counting(struct services *svc, struct db_stmt *stmt, const char *figure, const char *what_failed,
+                      struct job_outcome *o);
 
 /* A request for a job's run, replying in family's envelope; job_finish frees it. */
 void job_request(struct request *r, struct services *svc, const struct family *family);

@@ -16,6 +16,7 @@ static const struct job_kind kinds[] = {
     {"mikros.game_reset", mikros_job_game_reset},
     {"mikros.monthly_report", mikros_job_monthly_report},
     {"mikros.promotion_check", mikros_job_promotion_check},
+    {"mikros.pair_window", mikros_job_pair_window},
 };
 
 const struct job_kind *job_kind_find(const char *kind)

@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from test_dispatch import new_key
+from harness import wait_for
 
 DAY = 86400
 GENRES = {  # app_id: (genre, content_genre, gameplay_type, active)
@@ -64,7 +65,10 @@ def make_sessions(now):
 @pytest.fixture(scope="module")
 def data(stack):
     stack.sql("TRUNCATE mikros_session_content, mikros_sessions, mikros_daily_app_users, mikros_daily_content, "
-              "mikros_daily_content_users, mikros_users, mikros_contents, mikros_apps, mikros_contributors CASCADE")
+              "mikros_daily_content_users, mikros_users, mikros_contents, mikros_apps, mikros_contributors, "
+              "mikros_key_days, mikros_key_day_prev, mikros_key_hours, mikros_key_durations, mikros_pair_seconds, "
+              "mikros_pair_lengths CASCADE")
+    stack.sql("UPDATE mikros_pair_window SET upto = now(), last_id = 0")
     for app, (g, cg, gt, active) in GENRES.items():
         stack.sql("INSERT INTO mikros_apps (app_id, name, genre, content_genre, gameplay_type, active) "
                   "VALUES (%s, %s, %s, %s, %s, %s)", app, f"Game {app}", g, cg, gt, active)
@@ -278,6 +282,22 @@ def test_average_gameplay_time_is_over_app_player_pairs(public, key, data, genre
     assert body["average_minutes"] == round1(sum(minutes) / len(minutes))
     assert body["median_minutes"] == median1(minutes)
     assert body["genre"] == genre
+
+
+def test_average_gameplay_time_after_its_window_moves(stack, public, key, data):
+    """The built-in job mikros.pair_window keeps the pairs' totals; the answer stays the direct one."""
+    sched = {"X-API-Key": new_key(stack, "scheduler")}
+    [(job,)] = stack.sql("SELECT id::text FROM scheduler_jobs WHERE job_kind = 'mikros.pair_window'")
+    [(before,)] = stack.sql("SELECT count(*) FROM scheduler_runs WHERE job_id = %s AND status = 'success'", job)
+    assert public.post(f"/scheduler/jobs/{job}/run", headers=sched).status_code == 202
+    wait_for(lambda: stack.sql("SELECT count(*) FROM scheduler_runs WHERE job_id = %s AND status = 'success'",
+                               job)[0][0] > before, timeout=20, what="the pair_window run")
+    [(kept,)] = stack.sql("SELECT count(*) FROM mikros_pair_seconds")
+    assert kept == len({(s["app_id"], s["user_id"]) for s in within(data, 30 * DAY)})
+    stack.mc_stop()
+    stack.mc_start()
+    test_average_gameplay_time_is_over_app_player_pairs(public, key, data, None)
+    test_average_gameplay_time_is_over_app_player_pairs(public, key, data, "Action")
 
 
 @pytest.mark.parametrize("genre", [None, "Action"])

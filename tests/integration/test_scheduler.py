@@ -31,7 +31,7 @@ RUN_FIELDS = {"id", "job_id", "started_at", "finished_at", "status", "result", "
 BIRTHDAY_DEFAULTS = {"dry_run": False, "process_late": False, "max_days_late": 7, "max_messages_per_run": 10}
 VISITOR_DEFAULTS = {"dry_run": False, "limit": 50}
 SYSTEM_KINDS = {"places: weekly reset", "places: stats snapshot", "places: archive cleanup",
-                "idempotency keys: prune"}
+                "idempotency keys: prune", "mikros: avg-gameplay-time window"}
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]  # Python's weekday() order
 
 

@@ -8,8 +8,8 @@ SELECT is((SELECT count(*) FROM scheduler_jobs WHERE job_kind = 'outbox.drain'),
           'no built-in outbox-drain job (the outbox process delivers without one)');
 SELECT set_eq($$SELECT job_kind FROM scheduler_jobs WHERE bot_type = 'system'$$,
               ARRAY['places.reset_week', 'places.snapshot_stats', 'places.cleanup_archives',
-                    'core.idempotency_prune'],
-              'the built-in jobs are the three places jobs and the idempotency keys'' prune');
+                    'core.idempotency_prune', 'mikros.pair_window'],
+              'the built-in jobs: the three places jobs, the idempotency keys'' prune, avg-gameplay-time''s window');
 SELECT has_function('scheduler_prune_runs', ARRAY['integer', 'integer', 'integer']);
 
 -- Jobs and their runs, named by what the test expects of them. Ages are from now(), in minutes.

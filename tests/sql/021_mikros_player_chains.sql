@@ -77,12 +77,15 @@ SELECT ok((SELECT players FROM mikros_key_players(ARRAY(SELECT key FROM mikros_k
                                                   '2026-10-01Z', '2026-12-01Z')) > 0, 'the new genre has them');
 
 -- The exact median of session lengths, over whole days and both edges.
-SELECT is((mikros_avg_session_json('CH-G1', now(), '2026-11-03T07:30:00Z', '2026-11-12T19:45:01Z')->>'median_minutes')::numeric,
+SELECT is((mikros_avg_session_json('CH-G1', now(), '2026-11-03T07:30:00Z', '2026-11-12T19:45:01Z')
+               ->>'median_minutes')::numeric,
           (SELECT round((percentile_cont(0.5) WITHIN GROUP (ORDER BY s.duration_seconds / 60.0))::numeric, 1)
              FROM mikros_sessions s JOIN mikros_apps a USING (app_id)
-            WHERE a.genre = 'CH-G1' AND s.started_at >= '2026-11-03T07:30:00Z' AND s.started_at < '2026-11-12T19:45:01Z'),
+            WHERE a.genre = 'CH-G1'
+              AND s.started_at >= '2026-11-03T07:30:00Z' AND s.started_at < '2026-11-12T19:45:01Z'),
           'the session-length median is exact');
-SELECT is((mikros_total_users_json(now())->>'total_users')::bigint, (SELECT count(DISTINCT user_id) FROM mikros_sessions),
+SELECT is((mikros_total_users_json(now())->>'total_users')::bigint,
+          (SELECT count(DISTINCT user_id) FROM mikros_sessions),
           'total users counts every player once');
 
 SELECT * FROM finish();

@@ -6,6 +6,7 @@
 #include "api/mikros/mikros.h"
 #include "api/mikros/window.h"
 #include "db.h"
+#include "job.h"
 #include "request.h"
 
 #define TS(n) "to_timestamp($" #n "::bigint)"
@@ -22,6 +23,7 @@ DB_STMT(total_apps_stmt, 1, true, "SELECT mikros_total_apps_json(" TS(1) ")");
 DB_STMT(total_contributors_stmt, 1, true, "SELECT mikros_total_contributors_json(" TS(1) ")");
 DB_STMT(total_users_stmt, 1, true, "SELECT mikros_total_users_json(" TS(1) ")");
 DB_STMT(avg_gameplay_stmt, 6, true, "SELECT mikros_avg_gameplay_json($1, " TS(2) ", " WINDOW(3, 4, 5, 6) ")");
+DB_STMT(pair_window_stmt, 0, false, "SELECT mikros_pair_refresh(now())");
 DB_STMT(avg_session_stmt, 4, true, "SELECT mikros_avg_session_json($1, " TS(2) ", " TS(3) ", " TS(4) ")");
 
 /* popular-* and the averages look at the last 30 days (CONTRACT 7.2); trending-content at 7. */
@@ -195,4 +197,10 @@ int mikros_avg_session_time(struct request *r)
     snprintf(start, sizeof start, "%lld", (long long)w.start);
     const char *params[4] = {qstr(r, "genre"), at, start, at};
     return reply_figures(r, query(r, &avg_session_stmt, params), NULL, false);
+}
+
+void mikros_job_pair_window(struct services *svc, const char *config, struct job_outcome *o)
+{
+    (void)config;
+    job_run_counting(svc, &pair_window_stmt, "pairs_changed", "could not move the avg-gameplay-time window", o);
 }
