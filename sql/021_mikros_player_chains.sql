@@ -1,9 +1,10 @@
--- 021_mikros_player_chains: distinct players per genre, content genre, gameplay type and overall, for
--- any window exact to the second, without counting players one by one (issue 9: at 10M sessions the
--- figures of sql/011 grouped millions of (app, player) rows and ran past the statement timeout).
+-- 021_mikros_player_chains: distinct players per genre, gameplay type and overall, for any window
+-- exact to the second, without counting players one by one (issue 9: at 10M sessions the figures of
+-- sql/011 grouped millions of (app, player) rows and ran past the statement timeout).
 --
 -- A "key" is one value of one dimension (mikros_keys); an app's sessions count under its three
--- values and under 'all'. For every key, player and UTC day with a session there is one row of
+-- values and under 'all'. For every key whose players are asked for (all but content genres), every
+-- player and every UTC day with a session there is one row of
 -- mikros_key_days: the first and last session start of that day, and the day and last start of the
 -- player's previous day under that key (the chain). A player is active in [a, b) exactly once at
 -- their first row inside it, and a row is that first row exactly when its previous row ended before a.
@@ -25,6 +26,10 @@ CREATE TABLE mikros_keys (
     key    integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     dim    text NOT NULL CHECK (dim IN ('genre', 'content_genre', 'gameplay_type', 'all')),
     value  text NOT NULL,
+    -- what the analytics ask of a key: content genres are asked for sessions only, session lengths
+    -- per genre and overall
+    with_players  boolean GENERATED ALWAYS AS (dim <> 'content_genre') STORED,
+    with_lengths  boolean GENERATED ALWAYS AS (dim IN ('genre', 'all')) STORED,
     UNIQUE (dim, value)
 );
 INSERT INTO mikros_keys (dim, value) VALUES ('all', '');
@@ -50,7 +55,7 @@ CREATE TABLE mikros_key_days (
     last_at       timestamptz NOT NULL,
     prev_day      date NOT NULL,   -- '-infinity' on the player's first day under the key
     prev_last_at  timestamptz,     -- NULL then
-    PRIMARY KEY (key, uid, day)
+    PRIMARY KEY (uid, key, day)    -- a player's chains side by side: a batch reads them together
 );
 CREATE INDEX mikros_key_days_last ON mikros_key_days (key, last_at);
 CREATE INDEX mikros_key_days_prev_last ON mikros_key_days (key, prev_last_at) INCLUDE (day)
@@ -104,6 +109,7 @@ BEGIN
                    min(s.started_at) AS first_at, max(s.started_at) AS last_at
               FROM mikros_sessions s
               JOIN mikros_app_keys ak ON ak.app_id = s.app_id AND ak.key = ANY (keys)
+              JOIN mikros_keys k ON k.key = ak.key AND k.with_players
               JOIN mikros_users u ON u.user_id = s.user_id
              GROUP BY 1, 2, 3) d
     WINDOW w AS (PARTITION BY key, uid ORDER BY day);
@@ -117,7 +123,7 @@ BEGIN
     SELECT ak.key, mikros_utc_day(s.started_at), s.duration_seconds, count(*)
       FROM mikros_sessions s
       JOIN mikros_app_keys ak ON ak.app_id = s.app_id AND ak.key = ANY (keys)
-      JOIN mikros_keys k ON k.key = ak.key AND k.dim IN ('genre', 'all')   -- what avg-session-time asks for
+      JOIN mikros_keys k ON k.key = ak.key AND k.with_lengths
      GROUP BY 1, 2, 3;
 END
 $$;
@@ -164,23 +170,23 @@ SELECT a.app_id, k.key FROM mikros_apps a JOIN mikros_keys k
 SELECT mikros_rebuild_keys(ARRAY(SELECT key FROM mikros_keys));
 
 -- The chain rows a batch's sessions add or change, and the counts that follow from them. ids are the
--- batch's mikros_sessions rows, already inserted. The batch's players' mikros_users rows are locked
+-- batch's mikros_sessions rows, already inserted, users its players. Their mikros_users rows are locked
 -- first (in uid order), so a concurrent batch sharing a player waits and then sees this one's rows.
-CREATE FUNCTION mikros_chain_sessions(ids bigint[]) RETURNS void LANGUAGE plpgsql AS $$
+CREATE FUNCTION mikros_chain_sessions(ids bigint[], users text[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM 1 FROM mikros_users
-     WHERE user_id IN (SELECT s.user_id FROM mikros_sessions s WHERE s.id = ANY (ids))
-     ORDER BY uid FOR UPDATE;
+    PERFORM 1 FROM mikros_users WHERE user_id = ANY (users) ORDER BY uid FOR UPDATE;
 
     WITH batch AS MATERIALIZED (
-        SELECT ak.key, u.uid, s.started_at, s.duration_seconds, mikros_utc_day(s.started_at) AS day
+        SELECT ak.key, k.with_players, k.with_lengths, u.uid, s.started_at, s.duration_seconds,
+               mikros_utc_day(s.started_at) AS day
           FROM mikros_sessions s
-          JOIN mikros_users u ON u.user_id = s.user_id
+          JOIN mikros_users u ON u.user_id = s.user_id AND u.user_id = ANY (users)
           JOIN mikros_app_keys ak ON ak.app_id = s.app_id
+          JOIN mikros_keys k ON k.key = ak.key
          WHERE s.id = ANY (ids)
     ), touched AS MATERIALIZED (
         SELECT key, uid, day, min(started_at) AS first_at, max(started_at) AS last_at
-          FROM batch GROUP BY key, uid, day
+          FROM batch WHERE with_players GROUP BY key, uid, day
     ), earliest AS (
         SELECT key, uid, min(day) AS day FROM touched GROUP BY key, uid
     ), old AS MATERIALIZED (
@@ -213,8 +219,8 @@ BEGIN
             OR (first_at, last_at, prev_last_at) IS DISTINCT FROM old_times
     ), chains AS (
         INSERT INTO mikros_key_days AS t (key, uid, day, first_at, last_at, prev_day, prev_last_at)
-        SELECT key, uid, day, first_at, last_at, prev_day, prev_last_at FROM changed ORDER BY key, uid, day
-        ON CONFLICT (key, uid, day) DO UPDATE
+        SELECT key, uid, day, first_at, last_at, prev_day, prev_last_at FROM changed ORDER BY uid, key, day
+        ON CONFLICT (uid, key, day) DO UPDATE
            SET first_at = EXCLUDED.first_at, last_at = EXCLUDED.last_at,
                prev_day = EXCLUDED.prev_day, prev_last_at = EXCLUDED.prev_last_at
     ), day_prev AS (
@@ -232,81 +238,9 @@ BEGIN
     )
     INSERT INTO mikros_key_durations AS t (key, day, duration_seconds, sessions)
     SELECT b.key, b.day, b.duration_seconds, count(*)
-      FROM batch b JOIN mikros_keys k ON k.key = b.key AND k.dim IN ('genre', 'all')
+      FROM batch b WHERE b.with_lengths
      GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     ON CONFLICT (key, day, duration_seconds) DO UPDATE SET sessions = t.sessions + EXCLUDED.sessions;
-END
-$$;
-
--- sql/009's ingestion, now feeding the chains; players get their number on first sight.
-CREATE OR REPLACE FUNCTION mikros_ingest_sessions(batch jsonb, OUT accepted integer, OUT unknown_app text)
-LANGUAGE plpgsql AS $$
-DECLARE
-    ids bigint[];
-BEGIN
-    accepted := 0;
-    SELECT s.app_id INTO unknown_app
-      FROM ROWS FROM (jsonb_to_recordset(batch) AS (app_id text)) WITH ORDINALITY AS s(app_id, ord)
-     WHERE NOT EXISTS (SELECT 1 FROM mikros_apps a WHERE a.app_id = s.app_id)
-     ORDER BY s.ord
-     LIMIT 1;
-    IF FOUND THEN
-        RETURN;
-    END IF;
-
-    WITH src AS MATERIALIZED (
-        SELECT nextval(pg_get_serial_sequence('mikros_sessions', 'id')) AS id,
-               s.app_id, s.user_id, s.started_at, s.duration_seconds, s.content,
-               mikros_utc_day(s.started_at) AS day
-          FROM jsonb_to_recordset(batch) AS s(app_id text, user_id text, started_at timestamptz,
-                                              duration_seconds integer, content jsonb)
-    ), plays AS MATERIALIZED (
-        SELECT src.id AS session_id, src.app_id, src.user_id, src.started_at, src.day,
-               c.content_id, c.content_name, c.content_type, c.playtime_seconds
-          FROM src
-         CROSS JOIN LATERAL jsonb_to_recordset(COALESCE(src.content, '[]'::jsonb))
-               AS c(content_id text, content_name text, content_type text, playtime_seconds integer)
-    ), raw_sessions AS (
-        INSERT INTO mikros_sessions (id, app_id, user_id, started_at, duration_seconds)
-        OVERRIDING SYSTEM VALUE
-        SELECT id, app_id, user_id, started_at, duration_seconds FROM src
-    ), contents AS (
-        INSERT INTO mikros_contents (app_id, content_id, content_name, content_type)
-        SELECT DISTINCT ON (app_id, content_id) app_id, content_id, content_name, content_type
-          FROM plays
-         ORDER BY app_id, content_id, session_id DESC
-        ON CONFLICT (app_id, content_id) DO UPDATE
-           SET content_name = EXCLUDED.content_name, content_type = EXCLUDED.content_type
-         WHERE (mikros_contents.content_name, mikros_contents.content_type)
-               IS DISTINCT FROM (EXCLUDED.content_name, EXCLUDED.content_type)
-    ), raw_plays AS (
-        INSERT INTO mikros_session_content (session_id, app_id, content_id, user_id, started_at, playtime_seconds)
-        SELECT session_id, app_id, content_id, user_id, started_at, playtime_seconds FROM plays
-    ), app_users AS (
-        INSERT INTO mikros_daily_app_users AS t (day, app_id, user_id, sessions, seconds)
-        SELECT day, app_id, user_id, count(*), sum(duration_seconds)
-          FROM src GROUP BY day, app_id, user_id ORDER BY day, app_id, user_id
-        ON CONFLICT (day, app_id, user_id) DO UPDATE
-           SET sessions = t.sessions + EXCLUDED.sessions, seconds = t.seconds + EXCLUDED.seconds
-    ), daily_content AS (
-        INSERT INTO mikros_daily_content AS t (day, app_id, content_id, plays, playtime_seconds)
-        SELECT day, app_id, content_id, count(*), sum(playtime_seconds)
-          FROM plays GROUP BY day, app_id, content_id ORDER BY day, app_id, content_id
-        ON CONFLICT (day, app_id, content_id) DO UPDATE
-           SET plays = t.plays + EXCLUDED.plays,
-               playtime_seconds = t.playtime_seconds + EXCLUDED.playtime_seconds
-    ), content_users AS (
-        INSERT INTO mikros_daily_content_users (day, app_id, content_id, user_id)
-        SELECT DISTINCT day, app_id, content_id, user_id
-          FROM plays ORDER BY day, app_id, content_id, user_id
-        ON CONFLICT DO NOTHING
-    ), users AS (
-        INSERT INTO mikros_users (user_id)
-        SELECT DISTINCT user_id FROM src ORDER BY user_id
-        ON CONFLICT (user_id) DO NOTHING
-    )
-    SELECT count(*), array_agg(id) INTO accepted, ids FROM src;
-    PERFORM mikros_chain_sessions(ids);
 END
 $$;
 
@@ -377,11 +311,12 @@ CREATE OR REPLACE FUNCTION mikros_dimension_figures(dim text, w_start timestampt
 RETURNS TABLE (name text, players bigint, sessions bigint) LANGUAGE plpgsql STABLE AS $$
 DECLARE
     keys integer[] := ARRAY(SELECT k.key FROM mikros_keys k WHERE k.dim = mikros_dimension_figures.dim);
+    with_players integer[] := ARRAY(SELECT k.key FROM mikros_keys k WHERE k.key = ANY (keys) AND k.with_players);
 BEGIN
     RETURN QUERY
     SELECT k.value, p.players, s.sessions
-      FROM mikros_key_players(keys, w_start, w_end) p
-      JOIN mikros_key_sessions(keys, w_start, w_end) s USING (key)
+      FROM mikros_key_sessions(keys, w_start, w_end) s
+      LEFT JOIN mikros_key_players(with_players, w_start, w_end) p USING (key)
       JOIN mikros_keys k USING (key)
      WHERE s.sessions > 0;
 END

@@ -37,30 +37,37 @@ $$;
 -- How each pair's total in the kept window differs from its total in the 30 days ending at b: the
 -- pair's total there (0: none) and the change.
 CREATE FUNCTION mikros_pair_changes(b timestamptz)
-RETURNS TABLE (app_id text, user_id text, kept bigint, change bigint) LANGUAGE sql STABLE AS $$
-    WITH w AS (SELECT upto, last_id, upto - mikros_pair_length() AS since, b - mikros_pair_length() AS a
-                 FROM mikros_pair_window),
-    differing AS (
-        SELECT s.id, s.app_id, s.user_id, s.duration_seconds, s.started_at
-          FROM mikros_sessions s, w
-         WHERE s.started_at >= least(w.since, w.a) AND s.started_at < greatest(w.since, w.a)
+RETURNS TABLE (app_id text, user_id text, kept bigint, change bigint) LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    -- kept: [since, upto) among ids <= last_id; asked: [a, b). PL/pgSQL so that each call is planned
+    -- for its own bounds, which select a minute of sessions, not a generic third of the table.
+    upto timestamptz;
+    since timestamptz;
+    last_id bigint;
+    a timestamptz := b - mikros_pair_length();
+BEGIN
+    SELECT w.upto, w.upto - mikros_pair_length(), w.last_id INTO upto, since, last_id FROM mikros_pair_window w;
+    RETURN QUERY
+    WITH differing AS (
+        SELECT s.id, s.app_id, s.user_id, s.duration_seconds, s.started_at FROM mikros_sessions s
+         WHERE s.started_at >= least(since, a) AND s.started_at < greatest(since, a)
         UNION
-        SELECT s.id, s.app_id, s.user_id, s.duration_seconds, s.started_at
-          FROM mikros_sessions s, w
-         WHERE s.started_at >= least(w.upto, b) AND s.started_at < greatest(w.upto, b)
+        SELECT s.id, s.app_id, s.user_id, s.duration_seconds, s.started_at FROM mikros_sessions s
+         WHERE s.started_at >= least(upto, b) AND s.started_at < greatest(upto, b)
         UNION
-        SELECT s.id, s.app_id, s.user_id, s.duration_seconds, s.started_at
-          FROM mikros_sessions s, w WHERE s.id > w.last_id
+        SELECT s.id, s.app_id, s.user_id, s.duration_seconds, s.started_at FROM mikros_sessions s
+         WHERE s.id > last_id
     ), changes AS (
         SELECT d.app_id, d.user_id,
-               sum(CASE WHEN d.started_at >= w.a AND d.started_at < b THEN d.duration_seconds ELSE 0 END)
-             - sum(CASE WHEN d.id <= w.last_id AND d.started_at >= w.since AND d.started_at < w.upto
+               sum(CASE WHEN d.started_at >= a AND d.started_at < b THEN d.duration_seconds ELSE 0 END)
+             - sum(CASE WHEN d.id <= last_id AND d.started_at >= since AND d.started_at < upto
                         THEN d.duration_seconds ELSE 0 END) AS change
-          FROM differing d, w GROUP BY 1, 2
+          FROM differing d GROUP BY 1, 2
     )
     SELECT c.app_id, c.user_id, COALESCE(p.seconds, 0), c.change::bigint
-      FROM changes c LEFT JOIN mikros_pair_seconds p USING (app_id, user_id)
-     WHERE c.change <> 0
+      FROM changes c LEFT JOIN mikros_pair_seconds p ON p.app_id = c.app_id AND p.user_id = c.user_id
+     WHERE c.change <> 0;
+END
 $$;
 
 -- The pairs at each total of the 30 days ending at b, for one key (a genre or 'all').
@@ -77,19 +84,20 @@ RETURNS TABLE (seconds bigint, pairs bigint) LANGUAGE sql STABLE AS $$
     ) x GROUP BY seconds HAVING sum(pairs) <> 0
 $$;
 
--- Moves the kept window to end at b. Takes a SHARE lock on mikros_sessions: every batch that began
--- writing has committed, and none writes until this commits, so last_id leaves no session behind.
+-- Moves the kept window to end at b. Locks mikros_sessions against writers and other moves: every
+-- batch that began writing has committed, and none writes until this commits, so last_id leaves no
+-- session behind.
 CREATE FUNCTION mikros_pair_refresh(b timestamptz) RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     moved integer;
 BEGIN
-    LOCK TABLE mikros_sessions IN SHARE MODE;
+    LOCK TABLE mikros_sessions IN SHARE ROW EXCLUSIVE MODE;
     WITH changes AS MATERIALIZED (
         SELECT * FROM mikros_pair_changes(b)
     ), per_key AS (
         SELECT ak.key, c.kept, c.kept + c.change AS total
           FROM changes c JOIN mikros_app_keys ak ON ak.app_id = c.app_id
-          JOIN mikros_keys mk ON mk.key = ak.key AND mk.dim IN ('genre', 'all')
+          JOIN mikros_keys mk ON mk.key = ak.key AND mk.with_lengths
     ), lengths AS (
         INSERT INTO mikros_pair_lengths AS t (key, seconds, pairs)
         SELECT key, seconds, sum(pairs) FROM (

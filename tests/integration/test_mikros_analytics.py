@@ -64,8 +64,8 @@ def make_sessions(now):
 
 @pytest.fixture(scope="module")
 def data(stack):
-    stack.sql("TRUNCATE mikros_session_content, mikros_sessions, mikros_daily_app_users, mikros_daily_content, "
-              "mikros_daily_content_users, mikros_users, mikros_contents, mikros_apps, mikros_contributors, "
+    stack.sql("TRUNCATE mikros_session_content, mikros_sessions, mikros_daily_content, "
+              "mikros_users, mikros_contents, mikros_apps, mikros_contributors, "
               "mikros_key_days, mikros_key_day_prev, mikros_key_hours, mikros_key_durations, mikros_pair_seconds, "
               "mikros_pair_lengths CASCADE")
     stack.sql("UPDATE mikros_pair_window SET upto = now(), last_id = 0")

@@ -5,8 +5,8 @@
 BEGIN;
 SELECT plan(11);
 
-TRUNCATE mikros_sessions, mikros_session_content, mikros_daily_app_users, mikros_daily_content,
-         mikros_daily_content_users, mikros_users, mikros_key_days, mikros_key_day_prev, mikros_key_hours,
+TRUNCATE mikros_sessions, mikros_session_content, mikros_daily_content,
+         mikros_users, mikros_key_days, mikros_key_day_prev, mikros_key_hours,
          mikros_key_durations;
 
 INSERT INTO mikros_apps (app_id, name, genre, content_genre, gameplay_type)
@@ -32,11 +32,12 @@ SELECT w, a, a + (86400 + (w * 35317) % (14 * 86400)) * interval '1 second' AS b
 CREATE FUNCTION pg_temp.direct_players() RETURNS TABLE (w integer, key integer, players bigint) LANGUAGE sql AS $$
     SELECT cw.w, ak.key, count(DISTINCT s.user_id)
       FROM chain_windows cw JOIN mikros_sessions s ON s.started_at >= cw.a AND s.started_at < cw.b
-      JOIN mikros_app_keys ak ON ak.app_id = s.app_id GROUP BY 1, 2
+      JOIN mikros_app_keys ak ON ak.app_id = s.app_id JOIN mikros_keys k ON k.key = ak.key AND k.with_players
+     GROUP BY 1, 2
 $$;
 CREATE FUNCTION pg_temp.chain_players() RETURNS TABLE (w integer, key integer, players bigint) LANGUAGE sql AS $$
     SELECT cw.w, p.key, p.players
-      FROM chain_windows cw, mikros_key_players(ARRAY(SELECT key FROM mikros_keys), cw.a, cw.b) p
+      FROM chain_windows cw, mikros_key_players(ARRAY(SELECT key FROM mikros_keys WHERE with_players), cw.a, cw.b) p
      WHERE p.players > 0
 $$;
 

@@ -5,8 +5,8 @@
 BEGIN;
 SELECT plan(8);
 
-TRUNCATE mikros_sessions, mikros_session_content, mikros_daily_app_users, mikros_daily_content,
-         mikros_daily_content_users, mikros_users, mikros_key_days, mikros_key_day_prev, mikros_key_hours,
+TRUNCATE mikros_sessions, mikros_session_content, mikros_daily_content,
+         mikros_users, mikros_key_days, mikros_key_day_prev, mikros_key_hours,
          mikros_key_durations, mikros_pair_seconds, mikros_pair_lengths;
 UPDATE mikros_pair_window SET upto = '2026-11-20Z', last_id = 0;
 
