@@ -32,7 +32,7 @@ SELECT (started_at AT TIME ZONE 'UTC')::date, app_id, content_id, count(*), sum(
   FROM mikros_session_content GROUP BY 1, 2, 3;
 INSERT INTO mikros_users (user_id) SELECT DISTINCT user_id FROM mikros_sessions ORDER BY 1;
 SELECT mikros_rebuild_keys(ARRAY(SELECT key FROM mikros_keys));
-SELECT mikros_pair_refresh(now());
+SELECT mikros_pair_refresh(now(), catch_up => 9223372036854775807);
 INSERT INTO mikros_contributors (user_id, role)
 SELECT 'p' || i, (ARRAY['developer', 'tester', 'player'])[1 + i % 3] FROM generate_series(1, :players / 20) i;
 

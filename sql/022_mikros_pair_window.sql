@@ -34,13 +34,13 @@ CREATE FUNCTION mikros_pair_length() RETURNS interval LANGUAGE sql IMMUTABLE AS 
     SELECT interval '30 days'
 $$;
 
--- How each pair's total in the kept window differs from its total in the 30 days ending at b: the
--- pair's total there (0: none) and the change.
-CREATE FUNCTION mikros_pair_changes(b timestamptz)
+-- How each pair's total in the kept window differs from its total in the 30 days ending at b among the
+-- sessions with id <= newest: the pair's kept total (0: none) and the change.
+CREATE FUNCTION mikros_pair_changes(b timestamptz, newest bigint)
 RETURNS TABLE (app_id text, user_id text, kept bigint, change bigint) LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    -- kept: [since, upto) among ids <= last_id; asked: [a, b). PL/pgSQL so that each call is planned
-    -- for its own bounds, which select a minute of sessions, not a generic third of the table.
+    -- kept: [since, upto) among ids <= last_id; asked: [a, b) among ids <= newest. PL/pgSQL so that each
+    -- call is planned for its own bounds, which select a minute of sessions, not a generic third.
     upto timestamptz;
     since timestamptz;
     last_id bigint;
@@ -56,10 +56,11 @@ BEGIN
          WHERE s.started_at >= least(upto, b) AND s.started_at < greatest(upto, b)
         UNION
         SELECT s.id, s.app_id, s.user_id, s.duration_seconds, s.started_at FROM mikros_sessions s
-         WHERE s.id > last_id
+         WHERE s.id > last_id AND s.id <= newest
     ), changes AS (
         SELECT d.app_id, d.user_id,
-               sum(CASE WHEN d.started_at >= a AND d.started_at < b THEN d.duration_seconds ELSE 0 END)
+               sum(CASE WHEN d.id <= newest AND d.started_at >= a AND d.started_at < b
+                        THEN d.duration_seconds ELSE 0 END)
              - sum(CASE WHEN d.id <= last_id AND d.started_at >= since AND d.started_at < upto
                         THEN d.duration_seconds ELSE 0 END) AS change
           FROM differing d GROUP BY 1, 2
@@ -74,7 +75,7 @@ $$;
 CREATE FUNCTION mikros_pair_lengths_at(k integer, b timestamptz)
 RETURNS TABLE (seconds bigint, pairs bigint) LANGUAGE sql STABLE AS $$
     WITH changes AS (
-        SELECT c.* FROM mikros_pair_changes(b) c
+        SELECT c.* FROM mikros_pair_changes(b, 9223372036854775807) c
           JOIN mikros_app_keys ak ON ak.app_id = c.app_id AND ak.key = k
     )
     SELECT seconds, sum(pairs)::bigint FROM (
@@ -86,14 +87,25 @@ $$;
 
 -- Moves the kept window to end at b. Locks mikros_sessions against writers and other moves: every
 -- batch that began writing has committed, and none writes until this commits, so last_id leaves no
--- session behind.
-CREATE FUNCTION mikros_pair_refresh(b timestamptz) RETURNS integer LANGUAGE plpgsql AS $$
+-- session behind. More than catch_up sessions behind (a bulk load), it takes in only the next
+-- catch_up of them and keeps its end, so that every move stays well inside a statement timeout.
+CREATE FUNCTION mikros_pair_refresh(b timestamptz, catch_up bigint DEFAULT 200000) RETURNS integer
+LANGUAGE plpgsql AS $$
 DECLARE
     moved integer;
+    kept_upto timestamptz;
+    kept_last bigint;
+    newest bigint;
 BEGIN
     LOCK TABLE mikros_sessions IN SHARE ROW EXCLUSIVE MODE;
+    SELECT upto, last_id INTO kept_upto, kept_last FROM mikros_pair_window;
+    newest := COALESCE((SELECT max(id) FROM mikros_sessions), 0);
+    IF newest - kept_last > catch_up THEN
+        b := kept_upto;
+        newest := kept_last + catch_up;
+    END IF;
     WITH changes AS MATERIALIZED (
-        SELECT * FROM mikros_pair_changes(b)
+        SELECT * FROM mikros_pair_changes(b, newest)
     ), per_key AS (
         SELECT ak.key, c.kept, c.kept + c.change AS total
           FROM changes c JOIN mikros_app_keys ak ON ak.app_id = c.app_id
@@ -116,7 +128,7 @@ BEGIN
     SELECT count(*) INTO moved FROM changes;
     DELETE FROM mikros_pair_lengths WHERE pairs = 0;
 
-    UPDATE mikros_pair_window SET upto = b, last_id = COALESCE((SELECT max(id) FROM mikros_sessions), 0);
+    UPDATE mikros_pair_window SET upto = b, last_id = newest;
     RETURN moved;
 END
 $$;
@@ -148,7 +160,7 @@ RETURNS json LANGUAGE sql STABLE AS $$
       FROM k, mikros_pair_lengths_at(k.key, w_end) l
 $$;
 
-SELECT mikros_pair_refresh(now());
+SELECT mikros_pair_refresh(now(), catch_up => 9223372036854775807);   -- what this database held
 
 INSERT INTO scheduler_jobs (name, description, bot_type, job_kind, schedule_type, schedule_config) VALUES
     ('mikros: avg-gameplay-time window', 'Moves the kept 30-day (app, player) totals of avg-gameplay-time to now',

@@ -1,9 +1,9 @@
 -- avg-gameplay-time's kept window (sql/022_mikros_pair_window.sql): whatever the kept window and
 -- whatever was ingested since, the figures of the 30 days ending at any second equal a direct
--- computation over the raw sessions; moving the window keeps totals equal to a direct sum; an app
--- that changes genre takes its pairs along.
+-- computation over the raw sessions, also while a move catches up; moving the window keeps totals
+-- equal to a direct sum; an app that changes genre takes its pairs along.
 BEGIN;
-SELECT plan(8);
+SELECT plan(10);
 
 TRUNCATE mikros_sessions, mikros_session_content, mikros_daily_content,
          mikros_users, mikros_key_days, mikros_key_day_prev, mikros_key_hours,
@@ -46,6 +46,13 @@ SELECT pg_temp.ingest(1, 400, '2026-10-01Z', 60);
 SELECT is(pg_temp.mismatches(ARRAY['2026-11-20Z', '2026-11-05T13:14:15Z', '2026-12-01T00:00:01Z']::timestamptz[]),
           0::bigint, 'before the window is moved, every end and genre equals a direct computation');
 
+-- far behind (400 sessions, catching up 300 at a time): a part is taken in, the end stays
+UPDATE mikros_pair_window SET last_id = (SELECT min(id) - 1 FROM mikros_sessions);
+SELECT mikros_pair_refresh('2026-11-20T06:30:00Z', 300);
+SELECT ok((SELECT upto = '2026-11-20Z' AND last_id = (SELECT min(id) + 299 FROM mikros_sessions) FROM mikros_pair_window),
+          'a move far behind takes in the next sessions and keeps its end');
+SELECT is(pg_temp.mismatches(ARRAY['2026-11-20Z', '2026-11-19T23:00:00Z', '2026-11-21T10:00:00Z']::timestamptz[]),
+          0::bigint, 'half caught up, every end and genre equals a direct computation');
 SELECT ok(mikros_pair_refresh('2026-11-20T06:30:00Z') > 0, 'moving the window changes pairs');
 SELECT set_eq('SELECT app_id, user_id, seconds FROM mikros_pair_seconds',
               $$SELECT app_id, user_id, sum(duration_seconds)::bigint FROM mikros_sessions
