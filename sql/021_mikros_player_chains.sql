@@ -20,7 +20,7 @@
 -- The rows are written in the batch's transaction (mikros_ingest_sessions), so the figures never lag
 -- acknowledged data. Concurrent batches that share a player serialise on that player's mikros_users
 -- row, which guards every chain of the player. An app whose genre, content genre or gameplay type
--- changes moves its sessions: the keys it left and joined are rebuilt from the raw rows.
+-- changes moves its sessions to its new keys (mikros_move_app).
 
 CREATE TABLE mikros_keys (
     key    integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -94,27 +94,46 @@ CREATE FUNCTION mikros_hour(t timestamptz) RETURNS timestamptz LANGUAGE sql IMMU
     SELECT date_trunc('hour', t AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
 $$;
 
+-- The chains of these keys, of these players (NULL: all), recomputed from the raw sessions, and
+-- mikros_key_day_prev by the rows that went and came. The caller holds mikros_key_days' lock.
+CREATE FUNCTION mikros_rebuild_chains(keys integer[], uids integer[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    WITH gone AS (
+        DELETE FROM mikros_key_days WHERE key = ANY (keys) AND (uids IS NULL OR uid = ANY (uids))
+        RETURNING key, day, prev_day
+    )
+    INSERT INTO mikros_key_day_prev AS t (key, day, prev_day, players)
+    SELECT key, day, prev_day, -count(*) FROM gone GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (key, day, prev_day) DO UPDATE SET players = t.players + EXCLUDED.players;
+
+    WITH made AS (
+        INSERT INTO mikros_key_days (key, uid, day, first_at, last_at, prev_day, prev_last_at)
+        SELECT key, uid, day, first_at, last_at, COALESCE(lag(day) OVER w, '-infinity'), lag(last_at) OVER w
+          FROM (SELECT ak.key, u.uid, mikros_utc_day(s.started_at) AS day,
+                       min(s.started_at) AS first_at, max(s.started_at) AS last_at
+                  FROM mikros_sessions s
+                  JOIN mikros_app_keys ak ON ak.app_id = s.app_id AND ak.key = ANY (keys)
+                  JOIN mikros_keys k ON k.key = ak.key AND k.with_players
+                  JOIN mikros_users u ON u.user_id = s.user_id AND (uids IS NULL OR u.uid = ANY (uids))
+                 GROUP BY 1, 2, 3) d
+        WINDOW w AS (PARTITION BY key, uid ORDER BY day)
+        RETURNING key, day, prev_day
+    )
+    INSERT INTO mikros_key_day_prev AS t (key, day, prev_day, players)
+    SELECT key, day, prev_day, count(*) FROM made GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (key, day, prev_day) DO UPDATE SET players = t.players + EXCLUDED.players;
+    DELETE FROM mikros_key_day_prev WHERE key = ANY (keys) AND players = 0;
+END
+$$;
+
 -- Every rollup of these keys, recomputed from the raw sessions. Takes mikros_key_days' lock first, so
 -- no batch writes a chain meanwhile and the statements after it see every committed batch.
 CREATE FUNCTION mikros_rebuild_keys(keys integer[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     LOCK TABLE mikros_key_days IN EXCLUSIVE MODE;
-    DELETE FROM mikros_key_days WHERE key = ANY (keys);
-    DELETE FROM mikros_key_day_prev WHERE key = ANY (keys);
+    PERFORM mikros_rebuild_chains(keys, NULL);
     DELETE FROM mikros_key_hours WHERE key = ANY (keys);
     DELETE FROM mikros_key_durations WHERE key = ANY (keys);
-    INSERT INTO mikros_key_days (key, uid, day, first_at, last_at, prev_day, prev_last_at)
-    SELECT key, uid, day, first_at, last_at, COALESCE(lag(day) OVER w, '-infinity'), lag(last_at) OVER w
-      FROM (SELECT ak.key, u.uid, mikros_utc_day(s.started_at) AS day,
-                   min(s.started_at) AS first_at, max(s.started_at) AS last_at
-              FROM mikros_sessions s
-              JOIN mikros_app_keys ak ON ak.app_id = s.app_id AND ak.key = ANY (keys)
-              JOIN mikros_keys k ON k.key = ak.key AND k.with_players
-              JOIN mikros_users u ON u.user_id = s.user_id
-             GROUP BY 1, 2, 3) d
-    WINDOW w AS (PARTITION BY key, uid ORDER BY day);
-    INSERT INTO mikros_key_day_prev (key, day, prev_day, players)
-    SELECT key, day, prev_day, count(*) FROM mikros_key_days WHERE key = ANY (keys) GROUP BY 1, 2, 3;
     INSERT INTO mikros_key_hours (key, hour, sessions)
     SELECT ak.key, mikros_hour(s.started_at), count(*)
       FROM mikros_sessions s JOIN mikros_app_keys ak ON ak.app_id = s.app_id AND ak.key = ANY (keys)
@@ -128,8 +147,42 @@ BEGIN
 END
 $$;
 
--- An app's keys follow its three dimension values; when they change, the keys it left and joined
--- are rebuilt, so every figure stays what a computation over the raw rows and today's apps gives.
+-- An app that leaves keys and joins others takes its sessions along: the hours and lengths by its
+-- own sessions, the chains of its players under those keys recomputed from their sessions. The cost
+-- is the app's share of the data (two scans of mikros_sessions at most), not the keys'.
+CREATE FUNCTION mikros_move_app(app text, left_keys integer[], joined_keys integer[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    players integer[];
+BEGIN
+    LOCK TABLE mikros_key_days IN EXCLUSIVE MODE;
+    WITH moving AS MATERIALIZED (
+        SELECT s.started_at, s.duration_seconds, s.user_id FROM mikros_sessions s WHERE s.app_id = app
+    ), signed AS (
+        SELECT k.key, k.with_lengths, m.started_at, m.duration_seconds,
+               CASE WHEN k.key = ANY (joined_keys) THEN 1 ELSE -1 END AS n
+          FROM moving m, mikros_keys k WHERE k.key = ANY (left_keys || joined_keys)
+    ), hours AS (
+        INSERT INTO mikros_key_hours AS t (key, hour, sessions)
+        SELECT key, mikros_hour(started_at), sum(n) FROM signed GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (key, hour) DO UPDATE SET sessions = t.sessions + EXCLUDED.sessions
+    ), lengths AS (
+        INSERT INTO mikros_key_durations AS t (key, day, duration_seconds, sessions)
+        SELECT key, mikros_utc_day(started_at), duration_seconds, sum(n) FROM signed WHERE with_lengths
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        ON CONFLICT (key, day, duration_seconds) DO UPDATE SET sessions = t.sessions + EXCLUDED.sessions
+    )
+    SELECT array_agg(DISTINCT u.uid) INTO players FROM moving m JOIN mikros_users u USING (user_id);
+    DELETE FROM mikros_key_hours WHERE key = ANY (left_keys) AND sessions = 0;
+    DELETE FROM mikros_key_durations WHERE key = ANY (left_keys) AND sessions = 0;
+    IF players IS NOT NULL THEN
+        PERFORM mikros_rebuild_chains(left_keys || joined_keys, players);
+    END IF;
+END
+$$;
+
+-- An app's keys follow its three dimension values; when they change, it moves (mikros_move_app), so
+-- every figure stays what a computation over the raw rows and today's apps gives.
 CREATE FUNCTION mikros_apps_keys_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     before integer[];
@@ -148,8 +201,8 @@ BEGIN
     DELETE FROM mikros_app_keys WHERE app_id = NEW.app_id;
     INSERT INTO mikros_app_keys (app_id, key) SELECT NEW.app_id, unnest(after);
     IF before IS NOT NULL THEN
-        PERFORM mikros_rebuild_keys(ARRAY((SELECT unnest(before) EXCEPT SELECT unnest(after))
-                                          UNION (SELECT unnest(after) EXCEPT SELECT unnest(before))));
+        PERFORM mikros_move_app(NEW.app_id, ARRAY(SELECT unnest(before) EXCEPT SELECT unnest(after)),
+                                ARRAY(SELECT unnest(after) EXCEPT SELECT unnest(before)));
     END IF;
     RETURN NULL;
 END

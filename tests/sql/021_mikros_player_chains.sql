@@ -3,7 +3,7 @@
 -- the raw rows; the chains kept batch by batch equal a rebuild from the raw rows; an app that changes
 -- genre moves its players; the session-length median is exact.
 BEGIN;
-SELECT plan(11);
+SELECT plan(12);
 
 TRUNCATE mikros_sessions, mikros_session_content, mikros_daily_content,
          mikros_users, mikros_key_days, mikros_key_day_prev, mikros_key_hours,
@@ -71,11 +71,24 @@ SELECT is((SELECT players FROM mikros_key_players(ARRAY[mikros_all_key()], '2026
           0::bigint, 'a window ending the second before a session leaves it out');
 
 -- An app that changes genre takes its sessions along.
-UPDATE mikros_apps SET genre = 'CH-G9' WHERE app_id = 'ch-4';
+UPDATE mikros_apps SET genre = 'CH-G9', content_genre = 'CH-C9' WHERE app_id = 'ch-4';
 SELECT set_eq('SELECT * FROM pg_temp.chain_players()', 'SELECT * FROM pg_temp.direct_players()',
               'after a genre change the players still equal a direct count');
 SELECT ok((SELECT players FROM mikros_key_players(ARRAY(SELECT key FROM mikros_keys WHERE value = 'CH-G9'),
                                                   '2026-10-01Z', '2026-12-01Z')) > 0, 'the new genre has them');
+CREATE TEMP TABLE moved AS
+SELECT 'day' AS t, key, uid, day, first_at, last_at, prev_day, prev_last_at, NULL::bigint AS n FROM mikros_key_days
+UNION ALL SELECT 'prev', key, NULL, day, NULL, NULL, prev_day, NULL, players FROM mikros_key_day_prev WHERE players <> 0
+UNION ALL SELECT 'hour', key, NULL, NULL, hour, NULL, NULL, NULL, sessions FROM mikros_key_hours WHERE sessions <> 0
+UNION ALL SELECT 'length', key, duration_seconds, day, NULL, NULL, NULL, NULL, sessions FROM mikros_key_durations
+ WHERE sessions <> 0;
+SELECT mikros_rebuild_keys(ARRAY(SELECT key FROM mikros_keys));
+SELECT set_eq('SELECT * FROM moved', $$
+SELECT 'day' AS t, key, uid, day, first_at, last_at, prev_day, prev_last_at, NULL::bigint AS n FROM mikros_key_days
+UNION ALL SELECT 'prev', key, NULL, day, NULL, NULL, prev_day, NULL, players FROM mikros_key_day_prev WHERE players <> 0
+UNION ALL SELECT 'hour', key, NULL, NULL, hour, NULL, NULL, NULL, sessions FROM mikros_key_hours WHERE sessions <> 0
+UNION ALL SELECT 'length', key, duration_seconds, day, NULL, NULL, NULL, NULL, sessions FROM mikros_key_durations
+ WHERE sessions <> 0$$, 'the moved app leaves every rollup as a rebuild from the raw rows would');
 
 -- The exact median of session lengths, over whole days and both edges.
 SELECT is((mikros_avg_session_json('CH-G1', now(), '2026-11-03T07:30:00Z', '2026-11-12T19:45:01Z')
