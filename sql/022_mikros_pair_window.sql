@@ -87,8 +87,10 @@ $$;
 
 -- Moves the kept window to end at b. Locks mikros_sessions against writers and other moves: every
 -- batch that began writing has committed, and none writes until this commits, so last_id leaves no
--- session behind. More than catch_up sessions behind (a bulk load), it takes in only the next
--- catch_up of them and keeps its end, so that every move stays well inside a statement timeout.
+-- session behind. Batches queue behind a lock that waits, so it waits 200 ms at most and otherwise
+-- leaves the window where it is (-1): reads correct any kept window, a minute later it tries again.
+-- More than catch_up sessions behind (a bulk load), it takes in only the next catch_up of them and
+-- keeps its end, so that every move stays well inside a statement timeout.
 CREATE FUNCTION mikros_pair_refresh(b timestamptz, catch_up bigint DEFAULT 200000) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -97,7 +99,13 @@ DECLARE
     kept_last bigint;
     newest bigint;
 BEGIN
-    LOCK TABLE mikros_sessions IN SHARE ROW EXCLUSIVE MODE;
+    SET LOCAL lock_timeout = '200ms';
+    BEGIN
+        LOCK TABLE mikros_sessions IN SHARE ROW EXCLUSIVE MODE;
+    EXCEPTION WHEN lock_not_available THEN
+        RETURN -1;
+    END;
+    SET LOCAL lock_timeout TO DEFAULT;
     SELECT upto, last_id INTO kept_upto, kept_last FROM mikros_pair_window;
     newest := COALESCE((SELECT max(id) FROM mikros_sessions), 0);
     IF newest - kept_last > catch_up THEN

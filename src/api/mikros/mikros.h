@@ -56,7 +56,8 @@ int mikros_trigger_scheduler(struct request *r);
 /* job kinds mikros.monthly_report and mikros.promotion_check: bot_config {"server_id"} */
 void mikros_job_monthly_report(struct services *svc, const char *config, struct job_outcome *o);
 void mikros_job_promotion_check(struct services *svc, const char *config, struct job_outcome *o);
-/* mikros.pair_window (built in, every minute): moves avg-gameplay-time's kept window to now (sql/022). */
+/* mikros.pair_window (built in, every minute): moves avg-gameplay-time's kept window to now (sql/022);
+ * pairs_changed is -1 when batches held the sessions table for 200 ms and it waits for the next minute. */
 void mikros_job_pair_window(struct services *svc, const char *config, struct job_outcome *o);
 /* A server's job: runs run(r, bot_config.server_id) on a job request and makes its reply the outcome. */
 void mikros_job_for_server(struct services *svc, const char *config, int (*run)(struct request *r, const char *server),
