@@ -5,6 +5,7 @@ PostgreSQL holds right after it.
 import gzip
 import json
 import os
+import threading
 import time
 from pathlib import Path
 import uuid
@@ -219,3 +220,47 @@ def test_contributors_have_one_role_each(stack, public, ingest):
     r = public.post("/api/gamestats/contributors", headers=auth(ingest),
                     json={"contributors": [{"user_id": u, "role": "boss"}]})
     assert r.status_code == 400 and "contributors[0].role" in r.json()["error"]["message"]
+
+
+def test_a_batch_waiting_on_a_concurrent_one_past_ten_seconds_still_lands(stack, public, ingest):
+    """A batch that shares a player with one in flight waits for it (the chains are spliced one batch
+    at a time); the feed's transaction allows 30 s where the bot's statements stop at 10."""
+    import psycopg2
+    app_id, player = new_app(public, ingest), "feed-" + uuid.uuid4().hex[:8]
+    assert post_sessions(public, ingest, [session(app_id, player)]).status_code == 200
+    holder = psycopg2.connect(stack.dsn)
+    try:
+        with holder.cursor() as cur:   # what a concurrent batch holds while it splices this player's chains
+            cur.execute("SELECT 1 FROM mikros_users WHERE user_id = %s FOR UPDATE", (player,))
+        release = threading.Timer(11, holder.rollback)
+        release.start()
+        t = time.monotonic()
+        r = post_sessions(public, ingest, [session(app_id, player, started_at=ago(minutes=5))], timeout=40)
+        waited = time.monotonic() - t
+    finally:
+        release.join()
+        holder.close()
+    assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
+    assert waited >= 10.5, waited
+    assert raw_count(stack, app_id) == 2
+
+
+def test_the_pair_window_move_gives_way_to_a_batch_in_flight(stack):
+    """mikros_pair_refresh locks the sessions table against writers; behind a writer it waits 200 ms
+    and leaves the window (-1) instead of holding every later batch in the lock's queue."""
+    import psycopg2
+    [(before,)] = stack.sql("SELECT upto FROM mikros_pair_window")
+    holder = psycopg2.connect(stack.dsn)
+    try:
+        with holder.cursor() as cur:   # a batch writing: ROW EXCLUSIVE on mikros_sessions
+            cur.execute("LOCK TABLE mikros_sessions IN ROW EXCLUSIVE MODE")
+        t = time.monotonic()
+        assert stack.sql("SELECT mikros_pair_refresh(now())") == [(-1,)]
+        assert time.monotonic() - t < 2
+        assert stack.sql("SELECT upto FROM mikros_pair_window") == [(before,)]
+    finally:
+        holder.rollback()
+        holder.close()
+    [(moved,)] = stack.sql("SELECT mikros_pair_refresh(now())")
+    assert moved >= 0
+    assert stack.sql("SELECT upto > %s FROM mikros_pair_window", before) == [(True,)]
